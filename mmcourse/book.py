@@ -1,0 +1,196 @@
+"""Tools that maintain the book's notebooks: ``python -m mmcourse.book COMMAND``.
+
+Commands
+--------
+static DEST            copy plotly.js and MathJax, from installed packages, into DEST: the website draws its
+                       figures and equations offline, loading each library once per page
+setup-cells [--ref R]  stamp the common first cell into every notebook under chapters/ (URL from _config.yml)
+student SRC DEST       write student versions: every cell tagged ``solution`` becomes a stub
+grade NOTEBOOK...      execute submitted notebooks and count the exercise checks that pass
+strip                  remove outputs and execution counts from every notebook under chapters/
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SETUP_TEMPLATE = '''# Setup: on Colab, install the book's package (silently); elsewhere, use the one already installed.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{requirement}"], check=True)
+
+import mmcourse'''
+STUB_MESSAGE = "Exercise: replace this line with your solution"
+
+
+def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
+    """The book's repository URL and branch, read from ``_config.yml`` (their one home)."""
+    text = config.read_text()
+    url = re.search(r"^\s+url:\s*(\S+)", text, re.M)
+    branch = re.search(r"^\s+branch:\s*(\S+)", text, re.M)
+    if not url or not branch:
+        raise ValueError(f"{config}: expected repository.url and repository.branch")
+    return url.group(1), branch.group(1)
+
+
+def setup_cell(ref: str | None = None) -> str:
+    """The first code cell of every notebook; it installs the package at ``ref`` (default: the book's branch)."""
+    url, branch = repository()
+    return SETUP_TEMPLATE.format(requirement=f"mmcourse @ git+{url}@{ref or branch}")
+
+
+def notebooks(folder: Path = ROOT / "chapters") -> list[Path]:
+    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _write(path: Path, nb: dict) -> None:
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def stamp_setup_cells(ref: str | None = None) -> list[Path]:
+    """Make every notebook's first code cell the setup cell; returns the notebooks that changed."""
+    cell_text = setup_cell(ref)
+    changed = []
+    for path in notebooks():
+        nb = _read(path)
+        first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+        if _source(first) != cell_text:
+            first["source"] = cell_text
+            _write(path, nb)
+            changed.append(path)
+    return changed
+
+
+def copy_static(dest: Path) -> None:
+    """Copy plotly.js (from plotly) and MathJax 3 with SVG output (from django-static-mathjax) into ``dest``.
+
+    Nothing is committed or fetched from a CDN: both come from packages of the book's environment. MathJax's CHTML
+    fonts and speech-rule files are left out (SVG output needs no fonts).
+    """
+    import plotly
+
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", dest / "plotly.min.js")
+    try:
+        import mathjax
+    except ImportError as err:
+        raise SystemExit("MathJax is missing: install the book's requirements (make env)") from err
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    shutil.rmtree(dest / "mathjax", ignore_errors=True)
+    shutil.copytree(es5, dest / "mathjax", ignore=shutil.ignore_patterns("fonts", "sre", "*chtml*", "*-full.js"))
+
+
+def stub(source: str) -> str:
+    """A student's version of a solution cell: each top-level function keeps its signature and docstring, and its
+    body becomes ``raise NotImplementedError``; any other statement is dropped."""
+    tree = ast.parse(source)
+    parts = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            header = source.splitlines()[node.lineno - 1:node.body[0].lineno - 1]
+            doc = ast.get_docstring(node, clean=False)
+            indent = " " * node.body[0].col_offset
+            lines = header + ([f'{indent}"""{doc}"""'] if doc is not None else [])
+            lines.append(f'{indent}raise NotImplementedError("{STUB_MESSAGE}")')
+            parts.append("\n".join(lines))
+    return "\n\n\n".join(parts) if parts else f"# {STUB_MESSAGE}\n"
+
+
+def student_version(src: Path, dest: Path) -> int:
+    """Copy the notebooks under ``src`` to ``dest`` with every ``solution`` cell stubbed; returns the stub count."""
+    count = 0
+    for path in notebooks(src):
+        nb = _read(path)
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code" and "solution" in cell.get("metadata", {}).get("tags", []):
+                cell["source"] = stub(_source(cell))
+                cell["metadata"]["tags"] = [t for t in cell["metadata"]["tags"] if t != "hide-input"]
+                count += 1
+        out = dest / path.relative_to(src)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _write(out, nb)
+    return count
+
+
+def strip_outputs() -> list[Path]:
+    changed = []
+    for path in notebooks():
+        nb = _read(path)
+        dirty = False
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count")):
+                cell["outputs"], cell["execution_count"] = [], None
+                dirty = True
+        if dirty:
+            _write(path, nb)
+            changed.append(path)
+    return changed
+
+
+def grade(paths: list[Path], timeout: int = 600) -> dict[str, tuple[int, int]]:
+    """Execute each notebook and count its exercise checks: ``{notebook: (passed, total)}``.
+
+    A check cell prints one line that starts with ``PASS`` or ``FAIL`` (see :mod:`mmcourse.exercises`).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    scores = {}
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+                       ).execute()
+        lines = [line for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+                 for line in out.get("text", "").splitlines() if line.startswith(("PASS", "FAIL"))]
+        scores[str(path)] = (sum(line.startswith("PASS") for line in lines), len(lines))
+    return scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mmcourse.book", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("static").add_argument("dest", type=Path)
+    sub.add_parser("setup-cells").add_argument("--ref", default=None)
+    student = sub.add_parser("student")
+    student.add_argument("src", type=Path)
+    student.add_argument("dest", type=Path)
+    sub.add_parser("grade").add_argument("notebooks", type=Path, nargs="+")
+    sub.add_parser("strip")
+    args = parser.parse_args(argv)
+    if args.command == "static":
+        copy_static(args.dest)
+    elif args.command == "setup-cells":
+        for path in stamp_setup_cells(args.ref):
+            print(f"stamped {path}")
+    elif args.command == "student":
+        print(f"{student_version(args.src, args.dest)} solution cells stubbed in {args.dest}")
+    elif args.command == "grade":
+        for path, (passed, total) in grade(args.notebooks).items():
+            print(f"{path}: {passed}/{total} checks passed")
+    elif args.command == "strip":
+        for path in strip_outputs():
+            print(f"stripped {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The book's toy worlds, generated from a seed: interaction data, the interaction taxonomy, digits with audio.
+
+Every loader returns a Hugging Face ``datasets.DatasetDict`` with splits ``train``, ``validation`` and ``test``,
+typed features and the torch format. Nothing is downloaded: the data is generated in well under a second, saved under
+``$MMCOURSE_CACHE`` (default ``~/.cache/mmcourse``) and kept in memory, so that a second load is instant.
+
+============================  ====================================================================================
+``load_interaction(name)``    redundancy, uniqueness and synergy from latents (the PID paper's construction)
+``load_taxonomy(name)``       equivalence, enhancement, independence, dominance, modulation, emergence
+``load_digits_pair()``        scikit-learn's handwritten 8x8 digits with a rendered "audio" spectrogram
+``bitwise_distribution(n)``   exact discrete distributions ``p[x1, x2, y]`` (AND, OR, XOR, ...)
+``as_tensors(split)``         the modality columns as float32 tensors and the labels as int64
+============================  ====================================================================================
+
+Examples
+--------
+>>> from mmcourse.data import load_dataset, as_tensors
+>>> ds = load_dataset("synergy", n_train=100, n_val=10, n_test=10, cache=False)
+>>> (x1, x2), y = as_tensors(ds["train"])
+>>> x1.shape, y.shape
+(torch.Size([100, 12]), torch.Size([100]))
+"""
+from __future__ import annotations
+
+from datasets import DatasetDict
+
+from mmcourse.data.bitwise import BITWISE, bitwise_distribution
+from mmcourse.data.digits import load_digits_pair
+from mmcourse.data.interactions import INTERACTION_DATASETS, load_interaction
+from mmcourse.data.taxonomy import TAXONOMY_DATASETS, load_taxonomy
+from mmcourse.data.tensors import META_COLUMNS, as_tensors, modality_columns
+
+__all__ = [
+    "DATASETS", "INTERACTION_DATASETS", "TAXONOMY_DATASETS", "BITWISE", "META_COLUMNS",
+    "load_dataset", "load_interaction", "load_taxonomy", "load_digits_pair",
+    "as_tensors", "modality_columns", "bitwise_distribution",
+]
+
+DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits")
+
+
+def load_dataset(name: str, **kwargs) -> DatasetDict:
+    """Load any of the book's toy datasets by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`: an interaction dataset (:func:`load_interaction`), a taxonomy dataset
+        (:func:`load_taxonomy`) or ``"digits"`` (:func:`load_digits_pair`).
+    **kwargs
+        Passed on to that loader (``n_train``, ``n_val``, ``n_test``, ``seed``, ``cache``; only ``seed`` and
+        ``cache`` for ``"digits"``).
+
+    Returns
+    -------
+    DatasetDict
+
+    Examples
+    --------
+    >>> load_dataset("emergence", n_train=50, n_val=10, n_test=10, cache=False)["train"].num_rows
+    50
+    """
+    if name in INTERACTION_DATASETS:
+        return load_interaction(name, **kwargs)
+    if name in TAXONOMY_DATASETS:
+        return load_taxonomy(name, **kwargs)
+    if name == "digits":
+        return load_digits_pair(**kwargs)
+    raise ValueError(f"load_dataset: unknown name={name!r}; expected one of {list(DATASETS)}")

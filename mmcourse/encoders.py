@@ -1,0 +1,184 @@
+"""Unimodal encoders: each maps one modality's raw input to a feature vector ``h`` of size ``out_dim``.
+
+They are the baselines of Part 1 (trained alone, with a linear classifier on top) and the first stage of every
+multimodal model of Part 2 (one encoder per modality, then a fusion). Each checks its input's shape at the door.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["MLPEncoder", "CNNEncoder", "GRUEncoder", "BagOfWordsEncoder", "UnimodalClassifier", "make_encoder"]
+
+
+def _positive(where: str, **values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+
+
+def _check_input(where: str, x: Tensor, expected: str, ok: bool) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: input must be a torch.Tensor, got {type(x).__name__}")
+    if not ok:
+        raise ValueError(f"{where}: expected input of shape {expected}, got {tuple(x.shape)}")
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise ValueError(f"{where}: input contains NaN or infinite values")
+
+
+class MLPEncoder(nn.Module):
+    """A multilayer perceptron for vector inputs: ``h = ReLU(W_L … ReLU(W_1 x))``.
+
+    Parameters
+    ----------
+    in_dim, out_dim : int
+        Input and feature sizes.
+    hidden : sequence of int
+        Widths of the hidden layers (empty: one layer, ``h = ReLU(W x)``).
+
+    Examples
+    --------
+    >>> MLPEncoder(12, 16)(torch.zeros(5, 12)).shape
+    torch.Size([5, 16])
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: Sequence[int] = ()):
+        super().__init__()
+        _positive("MLPEncoder", in_dim=in_dim, out_dim=out_dim)
+        widths = [in_dim, *hidden, out_dim]
+        _positive("MLPEncoder", **{f"hidden[{i}]": w for i, w in enumerate(hidden)})
+        layers: list[nn.Module] = []
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*layers)
+        self.in_dim, self.out_dim = in_dim, out_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input("MLPEncoder", x, f"(batch, {self.in_dim})", x.dim() == 2 and x.shape[1] == self.in_dim)
+        return self.net(x)
+
+
+class CNNEncoder(nn.Module):
+    """A small convolutional network for single-channel images ``(batch, H, W)``.
+
+    Two 3×3 convolutions with ReLU (padding keeps the size, the second halves it by stride 2), then a linear map of
+    the flattened feature maps to ``out_dim``: ``h = ReLU(W · vec(ReLU(conv₂(ReLU(conv₁ x)))))``. The shared
+    3×3 filters see local strokes wherever they are; the linear map keeps where they were, which a digit needs.
+
+    Examples
+    --------
+    >>> CNNEncoder((8, 8), 16)(torch.zeros(5, 8, 8)).shape
+    torch.Size([5, 16])
+    """
+
+    def __init__(self, image_shape: tuple[int, int], out_dim: int, channels: int = 8):
+        super().__init__()
+        if len(image_shape) != 2:
+            raise ValueError(f"CNNEncoder: image_shape must be (height, width), got {image_shape!r}")
+        _positive("CNNEncoder", height=image_shape[0], width=image_shape[1], out_dim=out_dim, channels=channels)
+        self.image_shape, self.out_dim = tuple(image_shape), out_dim
+        self.conv = nn.Sequential(
+            nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(channels, 2 * channels, 3, padding=1, stride=2), nn.ReLU(),  # halves H and W (rounding up)
+        )
+        cells = ((image_shape[0] + 1) // 2) * ((image_shape[1] + 1) // 2)
+        self.proj = nn.Sequential(nn.Flatten(), nn.Linear(2 * channels * cells, out_dim), nn.ReLU())
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input("CNNEncoder", x, f"(batch, {self.image_shape[0]}, {self.image_shape[1]})",
+                     x.dim() == 3 and tuple(x.shape[1:]) == self.image_shape)
+        return self.proj(self.conv(x.unsqueeze(1)))
+
+
+class GRUEncoder(nn.Module):
+    """A GRU over a sequence of frames ``(batch, T, in_dim)``; the feature is ``ReLU(W h_T)`` of the last state.
+
+    Examples
+    --------
+    >>> GRUEncoder(16, 8)(torch.zeros(5, 12, 16)).shape
+    torch.Size([5, 8])
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 32):
+        super().__init__()
+        _positive("GRUEncoder", in_dim=in_dim, out_dim=out_dim, hidden=hidden)
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.gru = nn.GRU(in_dim, hidden, batch_first=True)
+        self.proj = nn.Sequential(nn.Linear(hidden, out_dim), nn.ReLU())
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_input("GRUEncoder", x, f"(batch, time, {self.in_dim})", x.dim() == 3 and x.shape[2] == self.in_dim)
+        _, last = self.gru(x)
+        return self.proj(last[-1])
+
+
+class BagOfWordsEncoder(nn.Module):
+    """Mean of learned word embeddings over the non-padding tokens of ``(batch, length)`` token ids.
+
+    ``h = ReLU(W · (1/|S|) Σ_{t∈S} E[x_t])`` with ``S`` the positions whose id is not ``padding_idx``. Word order
+    is ignored, which is the point of the baseline: anything it cannot do needs order.
+
+    Examples
+    --------
+    >>> BagOfWordsEncoder(10, 4)(torch.tensor([[1, 2, 0], [3, 0, 0]])).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, vocab_size: int, out_dim: int, embed_dim: int = 32, padding_idx: int = 0):
+        super().__init__()
+        _positive("BagOfWordsEncoder", vocab_size=vocab_size, out_dim=out_dim, embed_dim=embed_dim)
+        self.vocab_size, self.out_dim, self.padding_idx = vocab_size, out_dim, padding_idx
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        self.proj = nn.Sequential(nn.Linear(embed_dim, out_dim), nn.ReLU())
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        _check_input("BagOfWordsEncoder", tokens, "(batch, length) of integer token ids",
+                     tokens.dim() == 2 and not tokens.is_floating_point())
+        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
+            raise ValueError(f"BagOfWordsEncoder: token ids must lie in [0, {self.vocab_size}), got "
+                             f"[{int(tokens.min())}, {int(tokens.max())}]")
+        mask = (tokens != self.padding_idx).unsqueeze(-1).float()
+        mean = (self.embed(tokens) * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return self.proj(mean)
+
+
+def make_encoder(sample: Tensor, out_dim: int) -> nn.Module:
+    """The book's default encoder for one modality, chosen from a single example's shape.
+
+    A vector ``(d,)`` gets an :class:`MLPEncoder`, a float matrix ``(H, W)`` (an image, or a spectrogram read as
+    one) a :class:`CNNEncoder`, and a vector of integer token ids ``(L,)`` a :class:`BagOfWordsEncoder` sized by
+    its largest id. Build a :class:`GRUEncoder` yourself where the order of frames matters.
+    """
+    if not isinstance(sample, Tensor):
+        raise TypeError(f"make_encoder: sample must be a torch.Tensor (one example), got {type(sample).__name__}")
+    if sample.dim() == 1 and sample.is_floating_point():
+        return MLPEncoder(sample.shape[0], out_dim)
+    if sample.dim() == 1:
+        return BagOfWordsEncoder(int(sample.max()) + 1, out_dim)
+    if sample.dim() == 2 and sample.is_floating_point():
+        return CNNEncoder(tuple(sample.shape), out_dim)
+    raise ValueError(f"make_encoder: no default encoder for an example of shape {tuple(sample.shape)}; expected "
+                     f"a float vector (d,), a float image (H, W) or integer token ids (L,)")
+
+
+class UnimodalClassifier(nn.Module):
+    """A baseline that sees one modality: its encoder, then a linear classifier, ``logits = V h + c``.
+
+    Examples
+    --------
+    >>> UnimodalClassifier(MLPEncoder(12, 16), 2)(torch.zeros(5, 12)).shape
+    torch.Size([5, 2])
+    """
+
+    def __init__(self, encoder: nn.Module, num_classes: int):
+        super().__init__()
+        _positive("UnimodalClassifier", num_classes=num_classes)
+        if not isinstance(getattr(encoder, "out_dim", None), int):
+            raise ValueError("UnimodalClassifier: encoder must have an integer attribute out_dim (its feature size)")
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.out_dim, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.encoder(x))

@@ -1,0 +1,106 @@
+"""Shared helpers: the device, the seed, progress bars and the checks every public function runs at the door."""
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["get_device", "set_seed", "set_progress", "progress_enabled", "check_modalities"]
+
+_PROGRESS = os.environ.get("MMCOURSE_PROGRESS", "1") not in ("0", "false", "False", "")
+
+
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
+    """The device to compute on: ``prefer`` if given, else CUDA when there is a GPU, else the CPU.
+
+    Parameters
+    ----------
+    prefer : str or torch.device, optional
+        Force a device (``"cpu"``, ``"cuda"``, ``"cuda:1"``). The environment variable ``MMCOURSE_DEVICE`` does
+        the same without touching code.
+
+    Returns
+    -------
+    torch.device
+
+    Examples
+    --------
+    >>> get_device("cpu")
+    device(type='cpu')
+    """
+    prefer = prefer if prefer is not None else os.environ.get("MMCOURSE_DEVICE")
+    if prefer is not None:
+        device = torch.device(prefer)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"get_device: asked for {str(device)!r} but no CUDA GPU is available; use 'cpu'")
+        return device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's generators so that the same seed gives the same numbers.
+
+    Parameters
+    ----------
+    seed : int
+        A non-negative integer.
+
+    Examples
+    --------
+    >>> set_seed(0); a = torch.rand(1); set_seed(0); bool(a == torch.rand(1))
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"set_seed: seed must be a non-negative integer, got {seed!r}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))
+
+
+def set_progress(enabled: bool) -> None:
+    """Turn the package's ``tqdm`` progress bars on or off (also: environment variable ``MMCOURSE_PROGRESS=0``)."""
+    global _PROGRESS
+    _PROGRESS = bool(enabled)
+
+
+def progress_enabled(progress: bool | None = None) -> bool:
+    """Resolve a function's ``progress`` argument: ``None`` means the package-wide setting."""
+    return _PROGRESS if progress is None else bool(progress)
+
+
+def check_modalities(hs: Sequence[torch.Tensor], dims: Sequence[int], where: str) -> None:
+    """Check a list of per-modality feature batches against the feature sizes a module was built for.
+
+    Raises a ``ValueError`` that names ``where``, what it got and what it expected when the number of modalities,
+    a tensor's rank, the batch sizes or a feature size is wrong, or when an input holds NaN or infinity.
+
+    Parameters
+    ----------
+    hs : sequence of torch.Tensor
+        One ``(batch, d_m)`` tensor per modality.
+    dims : sequence of int
+        The expected ``d_m``.
+    where : str
+        The caller's name, used in the message.
+    """
+    if len(hs) != len(dims):
+        raise ValueError(f"{where}: expected {len(dims)} modalities (feature sizes {list(dims)}), got {len(hs)}")
+    batch = None
+    for m, (h, d) in enumerate(zip(hs, dims), start=1):
+        if not isinstance(h, torch.Tensor):
+            raise TypeError(f"{where}: modality {m} must be a torch.Tensor, got {type(h).__name__}")
+        if h.dim() != 2:
+            raise ValueError(f"{where}: modality {m} must have shape (batch, {d}), got {tuple(h.shape)}")
+        if h.shape[1] != d:
+            raise ValueError(f"{where}: modality {m} must have {d} features, got {h.shape[1]} "
+                             f"(shape {tuple(h.shape)})")
+        if batch is None:
+            batch = h.shape[0]
+        elif h.shape[0] != batch:
+            raise ValueError(f"{where}: mismatched batch sizes: modality 1 has {batch} rows, modality {m} has "
+                             f"{h.shape[0]}")
+        if h.is_floating_point() and not torch.isfinite(h).all():
+            raise ValueError(f"{where}: modality {m} contains NaN or infinite values")

@@ -1,0 +1,4 @@
+"""Interactive explorers: each has a live ipywidgets face (Jupyter, Colab) and a static plotly face (the website)."""
+from mmcourse.widgets.fusion_explorer import EXPLORER_DATASETS, FusionExplorer, Run
+
+__all__ = ["FusionExplorer", "Run", "EXPLORER_DATASETS"]

@@ -14,7 +14,7 @@ import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
 __all__ = ["COLORS", "BOOK_RENDERER", "is_static_build", "use_book_renderer", "training_curves", "accuracy_bars",
-           "latent_plane"]
+           "latent_plane", "show_source"]
 
 BOOK_RENDERER = "mmcourse_book"
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -100,3 +100,15 @@ def latent_plane(xy: Sequence[Sequence[float]], labels: Sequence[int], predictio
     fig.update_xaxes(title=axis_titles[0])
     fig.update_yaxes(title=axis_titles[1])
     return _layout(fig, title)
+
+
+def show_source(obj) -> "IPython.display.Code":
+    """The source code of a package object, highlighted: how a chapter shows the code it explains.
+
+    The text comes from the installed package itself, so the book and the code cannot drift apart.
+    """
+    import inspect
+
+    from IPython.display import Code
+
+    return Code(inspect.getsource(obj), language="python")

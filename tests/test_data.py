@@ -1,4 +1,4 @@
-"""Tests of mmcourse.data: features, splits, determinism, the cache, bad input, and the interaction each dataset claims."""
+"""Tests of mmcourse.data: features, splits, determinism, the cache, bad input, and what each dataset holds."""
 from __future__ import annotations
 
 import numpy as np

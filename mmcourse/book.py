@@ -5,7 +5,8 @@ Commands
 static DEST            copy plotly.js and MathJax, from installed packages, into DEST: the website draws its
                        figures and equations offline, loading each library once per page
 setup-cells [--ref R]  stamp the common first cell into every notebook under chapters/ (URL from _config.yml)
-student SRC DEST       write student versions: every cell tagged ``solution`` becomes a stub
+student SRC DEST       write student versions: every cell tagged ``solution`` becomes a stub, and every cell tagged
+                       ``check-solution`` (a hidden assert that the reference solution passes) is dropped
 grade NOTEBOOK...      execute submitted notebooks and count the exercise checks that pass
 strip                  remove outputs and execution counts from every notebook under chapters/
 """
@@ -115,10 +116,15 @@ def stub(source: str) -> str:
 
 
 def student_version(src: Path, dest: Path) -> int:
-    """Copy the notebooks under ``src`` to ``dest`` with every ``solution`` cell stubbed; returns the stub count."""
+    """Copy the notebooks under ``src`` to ``dest`` with every ``solution`` cell stubbed; returns the stub count.
+
+    Cells tagged ``check-solution`` assert that the reference solutions pass their checks, which keeps the book
+    honest; a student's notebook drops them, so that its own check cells report what is left to do.
+    """
     count = 0
     for path in notebooks(src):
         nb = _read(path)
+        nb["cells"] = [c for c in nb["cells"] if "check-solution" not in c.get("metadata", {}).get("tags", [])]
         for cell in nb["cells"]:
             if cell["cell_type"] == "code" and "solution" in cell.get("metadata", {}).get("tags", []):
                 cell["source"] = stub(_source(cell))

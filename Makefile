@@ -23,11 +23,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-_static/plotly.min.js: $(STAMP)
-	$(PY) -m mmcourse.book static _static
+_vendor/plotly.min.js: $(STAMP)
+	$(PY) -m mmcourse.book static _vendor
 
 # A clean, warnings-as-errors build that executes every notebook.
-book: env _static/plotly.min.js
+book: env _vendor/plotly.min.js
 	rm -rf _build
 	MMCOURSE_STATIC_BUILD=1 $(VENV)/bin/jupyter-book build . --all -W --keep-going
 	@echo "The book is built: open _build/html/index.html (or: make serve)"
@@ -52,4 +52,4 @@ benchmark: env
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf _build _static student
+	rm -rf _build _vendor student

@@ -1,0 +1,131 @@
+"""Time what readers wait for, and write the results into the README and the book's performance page.
+
+    python benchmarks/run.py                 # explorer retrains and notebooks (a few minutes)
+    python benchmarks/run.py --make-test     # also the whole `make test` (tens of minutes)
+    python benchmarks/run.py --quick         # retrains only
+
+Measures, on this machine: the median time of one FusionExplorer retrain for every fusion (default settings, on
+the synergy and the digits data), every notebook's execution time (nbclient, one kernel at a time), and optionally
+the wall time of `make test`. Results go to benchmarks/results.json and replace the block between
+``<!-- benchmark-table -->`` markers in README.md and chapters/appendix/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKER, END = "<!-- benchmark-table -->", "<!-- /benchmark-table -->"
+GOAL_RETRAIN, GOAL_NOTEBOOK = 0.5, 60.0
+
+
+def machine() -> str:
+    import torch
+
+    from mmcourse import get_device
+
+    device = get_device()
+    gpu = f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ", no GPU"
+    return (f"{platform.machine()}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, "
+            f"torch {torch.__version__}, {torch.get_num_threads()} torch thread(s)")
+
+
+def time_retrains(repeats: int) -> dict[str, dict[str, float]]:
+    from mmcourse.representation import FUSIONS
+    from mmcourse.widgets import FusionExplorer
+
+    explorer = FusionExplorer(datasets=["synergy", "digits"])
+    explorer.train("tensor", "synergy")  # warm-up: first calls pay for lazy initialisation
+    results = {}
+    for fusion in FUSIONS:
+        results[fusion] = {}
+        for dataset in ("synergy", "digits"):
+            seconds = [explorer.train(fusion, dataset).seconds for _ in range(repeats)]
+            results[fusion][dataset] = statistics.median(seconds)
+        print(f"retrain {fusion:18s} " + "  ".join(f"{d} {s:.3f} s" for d, s in results[fusion].items()), flush=True)
+    return results
+
+
+def time_notebooks() -> dict[str, float]:
+    import nbformat
+    from nbclient import NotebookClient
+
+    from mmcourse.book import notebooks
+
+    results = {}
+    for path in notebooks():
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+        results[str(path.relative_to(ROOT))] = time.perf_counter() - start
+        print(f"notebook {path.relative_to(ROOT)}: {results[str(path.relative_to(ROOT))]:.1f} s", flush=True)
+    return results
+
+
+def time_make_test() -> float:
+    start = time.perf_counter()
+    subprocess.run(["make", "test"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def table(results: dict) -> str:
+    lines = [MARKER, "", f"Measured on {results['date']}: {results['machine']}.", ""]
+    retrains = results["retrain"]
+    lines += [f"**Explorer retrain** (median of {results['repeats']}, default settings; goal < {GOAL_RETRAIN} s):", "",
+              "| fusion | synergy (s) | digits (s) |", "|---|---|---|"]
+    lines += [f"| {f} | {r['synergy']:.3f} | {r['digits']:.3f} |" for f, r in retrains.items()]
+    if results.get("notebooks"):
+        lines += ["", f"**Notebook execution** (goal < {GOAL_NOTEBOOK:.0f} s each):", "", "| notebook | seconds |",
+                  "|---|---|"]
+        lines += [f"| `{p}` | {s:.1f} |" for p, s in results["notebooks"].items()]
+    if results.get("make_test"):
+        lines += ["", f"**`make test`** (environment already built): {results['make_test'] / 60:.1f} minutes."]
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_table(path: Path, text: str) -> None:
+    content = path.read_text()
+    if MARKER not in content:
+        raise SystemExit(f"{path} has no {MARKER} marker")
+    head, _, rest = content.partition(MARKER)
+    tail = rest.partition(END)[2] if END in rest else ""
+    path.write_text(head + text + tail)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="retrains only")
+    parser.add_argument("--make-test", action="store_true", help="also time the whole `make test`")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    os.environ.setdefault("MMCOURSE_PROGRESS", "0")
+    results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "repeats": args.repeats,
+               "retrain": time_retrains(args.repeats)}
+    if not args.quick:
+        results["notebooks"] = time_notebooks()
+    if args.make_test:
+        results["make_test"] = time_make_test()
+    text = table(results)
+    print(text)
+    if not args.no_write:
+        (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+        for path in (ROOT / "README.md", ROOT / "chapters" / "appendix" / "performance.md"):
+            write_table(path, text)
+    slow = [f for f, r in results["retrain"].items() if max(r.values()) > GOAL_RETRAIN]
+    slow += [p for p, s in results.get("notebooks", {}).items() if s > GOAL_NOTEBOOK]
+    if slow:
+        print(f"over the goal: {', '.join(slow)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

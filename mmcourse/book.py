@@ -27,7 +27,10 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "{requirement}"], check=True)
+    PACKAGE = "mmcourse @ git+{url}@{ref}"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PACKAGE], capture_output=True, text=True)
+    if pip.returncode:
+        raise RuntimeError(pip.stderr)
 
 import mmcourse'''
 STUB_MESSAGE = "Exercise: replace this line with your solution"
@@ -46,7 +49,7 @@ def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
 def setup_cell(ref: str | None = None) -> str:
     """The first code cell of every notebook; it installs the package at ``ref`` (default: the book's branch)."""
     url, branch = repository()
-    return SETUP_TEMPLATE.format(requirement=f"mmcourse @ git+{url}@{ref or branch}")
+    return SETUP_TEMPLATE.format(url=url, ref=ref or branch)
 
 
 def notebooks(folder: Path = ROOT / "chapters") -> list[Path]:

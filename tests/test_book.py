@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -84,7 +83,7 @@ def test_setup_cell_pins_the_repository_and_branch():
 
 
 def test_setup_cell_is_silent_outside_colab(capsys):
-    exec(compile(setup_cell(), "<setup cell>", "exec"), {})
+    exec(compile(setup_cell(), "<setup cell>", "exec", dont_inherit=True), {})
     assert capsys.readouterr() == ("", "")
 
 
@@ -157,7 +156,7 @@ def tensor_fusion(h1, h2,
 
 def run(source: str) -> dict:
     namespace: dict = {}
-    exec(compile(source, "<cell>", "exec"), namespace)
+    exec(compile(source, "<cell>", "exec", dont_inherit=True), namespace)  # no __future__ flags of this file
     return namespace
 
 
@@ -269,7 +268,7 @@ def test_student_version_is_graded_as_not_attempted(tmp_path):
                                                                            "not attempted")]:
         cells = nbformat.read(folder / "part" / "tiny.ipynb", as_version=4).cells
         namespace = run(cells[2].source)
-        exec(compile(cells[3].source, "<check>", "exec"), namespace)
+        exec(compile(cells[3].source, "<check>", "exec", dont_inherit=True), namespace)
         assert namespace["result"].passed is passed and message in namespace["result"].message
 
 
@@ -352,8 +351,6 @@ def test_copy_static(tmp_path, capsys):
 # --- grading ----------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    if shutil.which("python") is None:  # pragma: no cover
-        pytest.skip("no python on PATH")
     root = tmp_path_factory.mktemp("grade")
     printed = write_notebook(root / "printed.ipynb", [
         new_markdown_cell("PASS in a markdown cell is not a check"),

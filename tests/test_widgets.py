@@ -215,12 +215,18 @@ def test_static_figure_is_light(static):
     assert size < 1_500_000, size
 
 
-@pytest.mark.xfail(strict=True, reason="static_figure builds invalid make_subplots specs when only one dataset is "
-                   "loaded (a colspan of 0 and a bar column beyond the grid)")
-def test_static_figure_with_one_dataset():
-    explorer = small(datasets=["synergy"], fusions=["additive"], epochs=1)
+@pytest.mark.parametrize("datasets", [["synergy"], ["synergy", "redundancy", "uniqueness1", "mixed"]],
+                         ids=["one-dataset", "four-datasets"])
+def test_static_figure_for_other_dataset_counts(datasets):
+    explorer = small(datasets=datasets, fusions=["additive", "tensor"], epochs=1)
     fig = explorer.static_figure()
-    assert len(fig.layout.updatemenus[0].buttons) == 1
+    dataset_menu, fusion_menu = fig.layout.updatemenus
+    assert len(dataset_menu.buttons) == len(datasets) and len(fusion_menu.buttons) == 2
+    for mask, idx in _masks(fusion_menu):
+        panels = [fig.data[i] for i, v in zip(idx, mask) if v]
+        assert len(panels) == len(datasets)
+        assert len({t.xaxis for t in panels}) == len(datasets)  # one panel per dataset, none drawn over another
+        assert all(t.xaxis not in (fig.data[0].xaxis, fig.data[2].xaxis) for t in panels)
 
 
 # --- the live UI ----------------------------------------------------------------------------------------------------

@@ -173,29 +173,32 @@ class FusionExplorer:
     # ------------------------------------------------------------------ the website's face
     def static_figure(self) -> go.Figure:
         """The precomputed comparison: a dataset dropdown drives the top row (validation curves of every fusion,
-        test accuracy bars), a fusion dropdown drives the bottom row (what that fusion predicts on each dataset).
+        test accuracy bars), a fusion dropdown drives the rows below (what that fusion predicts on each dataset).
 
         Runs missing from :attr:`runs` are trained first (:meth:`run_all`).
         """
         self.run_all()
         runs = self._default_runs()
-        n = len(self.datasets)
-        fig = make_subplots(rows=2, cols=n, specs=[[{"colspan": n - n // 2}] + [None] * (n - n // 2 - 1) +
-                                                   [{"colspan": n // 2}] + [None] * (n // 2 - 1), [{}] * n],
-                            subplot_titles=["validation accuracy per epoch", "test accuracy"] + self.datasets,
-                            vertical_spacing=0.16, horizontal_spacing=0.04)
+        # A 6-column grid: the curves and the bars share the top row; the prediction panels go three to a row.
+        plane_rows = -(-len(self.datasets) // 3)
+        specs = [[{"colspan": 3}, None, None, {"colspan": 3}, None, None]]
+        specs += [sum(([{"colspan": 2}, None] for _ in range(3)), []) for _ in range(plane_rows)]
+        titles = ["validation accuracy per epoch", "test accuracy"] + self.datasets
+        fig = make_subplots(rows=1 + plane_rows, cols=6, specs=specs, subplot_titles=titles,
+                            row_heights=[1.3] + [1] * plane_rows, vertical_spacing=0.3 / (1 + plane_rows),
+                            horizontal_spacing=0.06)
         top, bottom = [], []
         for d, dataset in enumerate(self.datasets):
             for f, fusion in enumerate(self.fusions):
                 acc = runs[fusion, dataset].history.val_acc
                 fig.add_scatter(x=list(range(1, len(acc) + 1)), y=np.round(acc, 3).tolist(), mode="lines",
-                                name=fusion, legendgroup=fusion, showlegend=d == 0, visible=d == 0,
+                                name=fusion, showlegend=False, visible=d == 0,
                                 line=dict(color=COLORS[f % len(COLORS)], dash="dash" if f >= len(COLORS) else None),
                                 row=1, col=1)
                 top.append(dataset)
             fig.add_bar(x=self.fusions, y=[round(runs[f, dataset].test_acc, 3) for f in self.fusions],
                         marker_color=[COLORS[f % len(COLORS)] for f in range(len(self.fusions))], showlegend=False,
-                        visible=d == 0, row=1, col=n - n // 2 + 1)
+                        visible=d == 0, row=1, col=4)
             top.append(dataset)
         for fusion in self.fusions:
             for d, dataset in enumerate(self.datasets):
@@ -204,25 +207,25 @@ class FusionExplorer:
                 fig.add_scatter(x=plane["x"], y=plane["y"], mode="markers", showlegend=False,
                                 visible=fusion == self.fusions[0], hovertemplate="label %{text}<extra></extra>",
                                 text=plane["label"], marker=dict(
-                                    size=5, color=[COLORS[k % len(COLORS)] for k in plane["prediction"]],
+                                    size=4, color=[COLORS[k % len(COLORS)] for k in plane["prediction"]],
                                     symbol=["circle" if ok else "x" for ok in right], opacity=0.75),
-                                row=2, col=d + 1)
+                                row=2 + d // 3, col=1 + 2 * (d % 3))
                 bottom.append(fusion)
         offset = len(top)
         top_idx, bottom_idx = list(range(offset)), list(range(offset, offset + len(bottom)))
         menus = [
             dict(buttons=[dict(label=f"dataset: {d}", method="restyle",
                                args=[{"visible": [t == d for t in top]}, top_idx]) for d in self.datasets],
-                 x=0.0, y=1.17, xanchor="left", yanchor="top"),
+                 x=0.0, y=1.0, xanchor="left", yanchor="bottom", pad=dict(b=28)),
             dict(buttons=[dict(label=f"fusion: {f}", method="restyle",
                                args=[{"visible": [b == f for b in bottom]}, bottom_idx]) for f in self.fusions],
-                 x=0.0, y=0.45, xanchor="left", yanchor="top"),
+                 x=0.0, y=fig.layout.yaxis3.domain[1], xanchor="left", yanchor="bottom", pad=dict(b=22)),
         ]
-        fig.update_layout(updatemenus=menus, template="plotly_white", height=720, margin=dict(t=110, l=40, r=20),
-                          legend=dict(orientation="v", x=1.01, y=1.0, font=dict(size=10)),
-                          title=dict(text="Fusion explorer (precomputed runs). Colour: predicted class; "
-                                          "×: wrong prediction", font=dict(size=14), y=0.99))
+        # Line and bar colours name the fusion; point colours are predicted classes, crosses wrong predictions.
+        fig.update_layout(updatemenus=menus, template="plotly_white", height=340 + 280 * plane_rows,
+                          margin=dict(t=70, l=40, r=10, b=30))
         fig.update_yaxes(range=[0, 1.02], row=1)
+        fig.update_xaxes(tickangle=-60, tickfont=dict(size=10), row=1, col=4)
         return fig
 
     # ------------------------------------------------------------------ the live face

@@ -28,7 +28,8 @@ if "google.colab" in sys.modules:
     import subprocess
 
     PACKAGE = "mmcourse @ git+{url}@{ref}"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PACKAGE], capture_output=True, text=True)
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", PACKAGE],
+                         capture_output=True, text=True)
     if pip.returncode:
         raise RuntimeError(pip.stderr)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import json
 import re
 import shutil
@@ -39,12 +40,12 @@ STUB_MESSAGE = "Exercise: replace this line with your solution"
 
 def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
     """The book's repository URL and branch, read from ``_config.yml`` (their one home)."""
-    text = config.read_text()
-    url = re.search(r"^\s+url:\s*(\S+)", text, re.M)
-    branch = re.search(r"^\s+branch:\s*(\S+)", text, re.M)
-    if not url or not branch:
+    import yaml
+
+    repo = (yaml.safe_load(config.read_text()) or {}).get("repository") or {}
+    if not repo.get("url") or not repo.get("branch"):
         raise ValueError(f"{config}: expected repository.url and repository.branch")
-    return url.group(1), branch.group(1)
+    return str(repo["url"]), str(repo["branch"])
 
 
 def setup_cell(ref: str | None = None) -> str:
@@ -103,20 +104,33 @@ def copy_static(dest: Path) -> None:
     shutil.copytree(es5, dest / "mathjax", ignore=shutil.ignore_patterns("fonts", "sre", "*chtml*", "*-full.js"))
 
 
+def _stub_definition(node: ast.AST) -> ast.AST:
+    """A function keeps its signature and docstring, with ``raise NotImplementedError`` as its body; a class keeps
+    its header and docstring, with every method stubbed the same way."""
+    node = copy.deepcopy(node)
+    doc = ast.get_docstring(node, clean=False)
+    body: list[ast.stmt] = [ast.Expr(ast.Constant(doc))] if doc is not None else []
+    if isinstance(node, ast.ClassDef):
+        body += [_stub_definition(n) for n in node.body if isinstance(n, _DEFINITIONS)]
+        node.body = body or [ast.Pass()]
+    else:
+        node.body = body + ast.parse(f'raise NotImplementedError("{STUB_MESSAGE}")').body
+    return node
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def stub(source: str) -> str:
-    """A student's version of a solution cell: each top-level function keeps its signature and docstring, and its
-    body becomes ``raise NotImplementedError``; any other statement is dropped."""
+    """A student's version of a solution cell: its imports stay, each top-level function keeps its signature and
+    docstring with a body that raises ``NotImplementedError``, each class keeps its methods stubbed the same way,
+    and any other statement is dropped."""
     tree = ast.parse(source)
-    parts = []
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            header = source.splitlines()[node.lineno - 1:node.body[0].lineno - 1]
-            doc = ast.get_docstring(node, clean=False)
-            indent = " " * node.body[0].col_offset
-            lines = header + ([f'{indent}"""{doc}"""'] if doc is not None else [])
-            lines.append(f'{indent}raise NotImplementedError("{STUB_MESSAGE}")')
-            parts.append("\n".join(lines))
-    return "\n\n\n".join(parts) if parts else f"# {STUB_MESSAGE}\n"
+    kept = [n if isinstance(n, (ast.Import, ast.ImportFrom)) else _stub_definition(n)
+            for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFINITIONS))]
+    if not any(isinstance(n, _DEFINITIONS) for n in kept):
+        return f"# {STUB_MESSAGE}\n"
+    return ast.unparse(ast.Module(body=kept, type_ignores=[])) + "\n"
 
 
 def student_version(src: Path, dest: Path) -> int:
@@ -155,10 +169,16 @@ def strip_outputs() -> list[Path]:
     return changed
 
 
+def _output_text(output: dict) -> str:
+    """The text of a printed (stream) or displayed (execute_result, display_data) output."""
+    return output.get("text", "") or output.get("data", {}).get("text/plain", "")
+
+
 def grade(paths: list[Path], timeout: int = 600) -> dict[str, tuple[int, int]]:
     """Execute each notebook and count its exercise checks: ``{notebook: (passed, total)}``.
 
-    A check cell prints one line that starts with ``PASS`` or ``FAIL`` (see :mod:`mmcourse.exercises`).
+    A check cell shows one line that starts with ``PASS`` or ``FAIL`` (see :mod:`mmcourse.exercises`), printed or
+    as the cell's value.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -169,7 +189,7 @@ def grade(paths: list[Path], timeout: int = 600) -> dict[str, tuple[int, int]]:
         NotebookClient(nb, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
                        ).execute()
         lines = [line for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-                 for line in out.get("text", "").splitlines() if line.startswith(("PASS", "FAIL"))]
+                 for line in _output_text(out).splitlines() if line.startswith(("PASS", "FAIL"))]
         scores[str(path)] = (sum(line.startswith("PASS") for line in lines), len(lines))
     return scores
 

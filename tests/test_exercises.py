@@ -164,9 +164,6 @@ def test_global_random_state_is_untouched(name, kind):
     assert result.passed is (kind != "wrong")
 
 
-SEED_BUG = pytest.mark.xfail(strict=True, reason="the reference TensorFusion / MIMatrixFusion of each case draws its "
-                             "weights from torch's global generator (only forked, not reseeded), so a failure's "
-                             "message changes with the global seed, contrary to run_cases' docstring")
 
 
 def scaled(solution):
@@ -177,8 +174,7 @@ def scaled(solution):
     return wrong
 
 
-@pytest.mark.parametrize("name", [pytest.param("tensor", marks=SEED_BUG), "low_rank",
-                                  pytest.param("mi_matrix", marks=SEED_BUG)])
+@pytest.mark.parametrize("name", ["tensor", "low_rank", "mi_matrix"])
 def test_a_failure_is_reproducible_whatever_the_global_seed(name):
     checker, solution, _ = CHECKERS[name]
     torch.manual_seed(0)
@@ -231,9 +227,6 @@ def test_fusion_predictions_need_a_dict(predictions):
     assert not result.passed and result.message == "give a dict {fusion name: True or False}"
 
 
-@pytest.mark.xfail(strict=True, reason="check_fusion_predictions iterates `accuracy` with set()/join(), which on a "
-                   "pandas Series (a column of accuracy_table, as its docstring suggests) gives the values, not the "
-                   "names: TypeError")
 def test_fusion_predictions_accept_a_column_of_the_accuracy_table():
     column = pd.DataFrame({"synergy": ACCURACY}).reindex(list(ACCURACY))["synergy"]
     result = check_fusion_predictions({"additive": False, "tensor": True}, column)

@@ -63,8 +63,6 @@ def test_importing_viz_during_a_book_build_selects_the_book_renderer(monkeypatch
     assert BOOK_RENDERER in pio.renderers
 
 
-@pytest.mark.xfail(strict=True, reason="mmcourse/__init__.py does not import mmcourse.viz, so `import mmcourse` "
-                   "alone never selects the book renderer, contrary to viz's module docstring")
 def test_importing_mmcourse_during_a_book_build_selects_the_book_renderer():
     env = {**os.environ, "MMCOURSE_STATIC_BUILD": "1"}
     code = "import mmcourse, plotly.io as pio; print(repr(pio.renderers.default))"

@@ -34,8 +34,10 @@ def run_cases(exercise: str, solution: Callable, cases: int, make_case: Callable
     if not callable(solution):
         return CheckResult(exercise, False, f"expected a function, got {type(solution).__name__}")
     # The reference modules draw their initial weights from torch's global generator: fork it, so that checking
-    # an exercise does not change the numbers of the cells that follow.
+    # an exercise does not change the numbers of the cells that follow, and seed it, so that the same solution
+    # always gets the same verdict and message.
     with torch.random.fork_rng():
+        torch.manual_seed(20_261_127)
         return _run(exercise, solution, cases, make_case, judge, success)
 
 

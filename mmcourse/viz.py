@@ -108,7 +108,8 @@ def show_source(obj) -> "IPython.display.Code":
     The text comes from the installed package itself, so the book and the code cannot drift apart.
     """
     import inspect
+    import textwrap
 
     from IPython.display import Code
 
-    return Code(inspect.getsource(obj), language="python")
+    return Code(textwrap.dedent(inspect.getsource(obj)), language="python")  # methods lose the class's indent

@@ -200,11 +200,11 @@ def mutual_information(p: np.ndarray | Tensor) -> float:
     0.0
     """
     p = _check_joint(p, "mutual_information", ndim=2)
-    pa = p.sum(axis=1, keepdims=True)
-    pb = p.sum(axis=0, keepdims=True)
-    nonzero = p > 0
-    ratio = p[nonzero] / (pa * pb)[nonzero]
-    return float(max(0.0, (p[nonzero] * np.log2(ratio)).sum()))
+    rows, cols = np.nonzero(p)  # where p > 0, both marginals are > 0 too
+    pab = p[rows, cols]
+    pa, pb = p.sum(axis=1)[rows], p.sum(axis=0)[cols]
+    # In logs, not as a ratio: the product p(a) p(b) of two tiny marginals can underflow to 0.
+    return float(max(0.0, (pab * (np.log2(pab) - np.log2(pa) - np.log2(pb))).sum()))
 
 
 def label_informations(p: np.ndarray | Tensor) -> dict[str, float]:

@@ -91,6 +91,13 @@ def test_mutual_information_known_values():
     assert mutual_information(torch.tensor([[0.5, 0.0], [0.0, 0.5]])) == 1.0
 
 
+def test_mutual_information_tiny_marginals():
+    # p(a) p(b) = 1e-384 underflows to 0 in float64; the logs do not
+    p = np.array([[1.0, 0.0], [0.0, 1e-192]])
+    p /= p.sum()
+    assert np.isfinite(mutual_information(p)) and mutual_information(p) < 1e-180
+
+
 def test_mutual_information_by_hand():
     p = np.array([[0.3, 0.1], [0.2, 0.4]])
     pa, pb = p.sum(1), p.sum(0)

@@ -72,14 +72,17 @@ def _source(cell: dict) -> str:
 
 
 def stamp_setup_cells(ref: str | None = None) -> list[Path]:
-    """Make every notebook's first code cell the setup cell; returns the notebooks that changed."""
+    """Make every notebook's first code cell the setup cell, folded on the website (tag ``hide-input``); returns
+    the notebooks that changed."""
     cell_text = setup_cell(ref)
     changed = []
     for path in notebooks():
         nb = _read(path)
         first = next(c for c in nb["cells"] if c["cell_type"] == "code")
-        if _source(first) != cell_text:
+        tags = first.setdefault("metadata", {}).setdefault("tags", [])
+        if _source(first) != cell_text or "hide-input" not in tags:
             first["source"] = cell_text
+            tags[:] = sorted(set(tags) | {"hide-input"})  # the website folds it; Jupyter and Colab show it
             _write(path, nb)
             changed.append(path)
     return changed

@@ -291,10 +291,11 @@ def test_strip_outputs(tmp_path, monkeypatch):
 def test_stamp_setup_cells(tmp_path, monkeypatch):
     a = write_notebook(tmp_path / "a.ipynb", [new_markdown_cell("# A"), new_code_cell("import mmcourse"),
                                               new_code_cell("1 + 1")])
-    b = write_notebook(tmp_path / "b.ipynb", [new_code_cell(setup_cell())])
+    b = write_notebook(tmp_path / "b.ipynb", [new_code_cell(setup_cell(), metadata={"tags": ["hide-input"]})])
     monkeypatch.setattr(book, "notebooks", lambda: [a, b])
     assert stamp_setup_cells() == [a]
     assert [book._source(c) for c in read(a)["cells"]] == ["# A", setup_cell(), "1 + 1"]
+    assert read(a)["cells"][1]["metadata"]["tags"] == ["hide-input"]  # folded on the website
     assert stamp_setup_cells() == []
     assert stamp_setup_cells("v2") == [a, b]
     assert first_code_source(a) == first_code_source(b) == setup_cell("v2")

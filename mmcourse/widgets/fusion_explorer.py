@@ -241,22 +241,31 @@ class FusionExplorer:
         epochs = w.IntSlider(value=self.defaults["epochs"], min=1, max=60, description="epochs")
         button = w.Button(description="Train", button_style="primary", icon="play")
         status = w.HTML()
-        curves = go.FigureWidget(layout=dict(template="plotly_white", height=300, margin=dict(t=40, l=40, r=10),
-                                             title="accuracy per epoch", xaxis_title="epoch", yaxis_range=[0, 1.02]))
-        plane = go.FigureWidget(layout=dict(template="plotly_white", height=300, margin=dict(t=40, l=40, r=10),
+        curves = go.FigureWidget(layout=dict(template="plotly_white", height=300, width=470, margin=dict(t=40, l=40, r=10),
+                                             title="accuracy per epoch", xaxis_title="epoch", yaxis_range=[0, 1.02],
+                                             legend=dict(orientation="h", y=-0.25, font=dict(size=10))))
+        plane = go.FigureWidget(layout=dict(template="plotly_white", height=300, width=360, margin=dict(t=40, l=40, r=10),
                                             title="predictions on test points (× wrong)"))
         table = w.HTML()
 
         def sync_rank(_=None):
             rank.disabled = not FUSIONS[fusion.value].uses_rank
 
+        state = {"drawn": 0.0, "epochs": 0}
+
         def on_epoch(epoch, history):
+            # Redraw at most ten times a second, and after the last epoch: each redraw is a message to the browser,
+            # and drawing every epoch of a fast model would cost more than the training itself.
+            if epoch + 1 < state["epochs"] and time.perf_counter() - state["drawn"] < 0.1:
+                return
+            state["drawn"] = time.perf_counter()
             with curves.batch_update():
                 curves.data[-2].x = curves.data[-1].x = list(range(1, epoch + 2))
                 curves.data[-2].y, curves.data[-1].y = history.train_acc, history.val_acc
 
         def on_train(_=None):
             button.disabled = True
+            state["epochs"] = epochs.value
             status.value = f"training {fusion.value} on {dataset.value} on {self.device.type}…"
             label = f"{fusion.value}/{dataset.value}"
             curves.add_scatter(mode="lines", name=f"{label} train", line=dict(dash="dot"))

@@ -1,0 +1,29 @@
+"""Part 3 of the book, Alignment: the numerical algorithms that find which elements of two modalities correspond.
+
+- Discrete alignment (3.1): :func:`optimal_transport` (the exact plan, a linear programme) and :func:`sinkhorn`
+  (the entropic plan, log-domain Sinkhorn iterations), in :mod:`mmcourse.alignment.transport`.
+- Continuous alignment (3.2), warping: :func:`dtw` (cost and optimal path) and :func:`soft_dtw` (Cuturi and
+  Blondel's differentiable relaxation), in :mod:`mmcourse.alignment.warping`.
+- Continuous alignment (3.2), segmentation: :func:`ctc_loss` (the CTC negative log-likelihood of one target,
+  summed over all alignments), in :mod:`mmcourse.alignment.ctc`.
+
+These are plain functions, not modules: they accept NumPy arrays and torch tensors, check their input at the door
+and return plain values (``soft_dtw``, ``ctc_loss`` and ``sinkhorn`` return differentiable tensors for tensor
+input). Their names and meanings are fixed by the book's plan, so they can be checked against other libraries.
+
+Examples
+--------
+>>> import numpy as np
+>>> from mmcourse.alignment import dtw, optimal_transport
+>>> dtw([0.0, 1.0, 2.0], [0.0, 0.0, 1.0, 2.0])[1]
+[(0, 0), (0, 1), (1, 2), (2, 3)]
+>>> optimal_transport([0.5, 0.5], [0.5, 0.5], np.array([[1.0, 0.0], [0.0, 1.0]]))
+array([[0. , 0.5],
+       [0.5, 0. ]])
+"""
+from mmcourse.alignment.ctc import ctc_collapse, ctc_loss
+from mmcourse.alignment.transport import optimal_transport, sinkhorn, transport_cost
+from mmcourse.alignment.warping import dtw, soft_dtw, squared_distances
+
+__all__ = ["dtw", "soft_dtw", "squared_distances", "optimal_transport", "sinkhorn", "transport_cost", "ctc_loss",
+           "ctc_collapse"]

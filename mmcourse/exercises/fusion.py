@@ -12,9 +12,12 @@ from mmcourse.representation.fusion import LowRankFusion, MIMatrixFusion, Tensor
 __all__ = ["check_tensor_fusion", "check_low_rank_factors", "check_mi_matrix", "check_fusion_predictions"]
 
 
-def _sizes(generator: torch.Generator) -> tuple[int, int, int, int]:
+def _fresh_case(generator: torch.Generator) -> tuple[int, int, int, int, Tensor, Tensor]:
+    """Random sizes (batch, d1, d2, o), each in 1..5, and random float64 features h1, h2 of those sizes."""
     batch, d1, d2, o = (int(v) for v in torch.randint(1, 6, (4,), generator=generator))
-    return batch, d1, d2, o
+    h1 = torch.randn(batch, d1, generator=generator, dtype=torch.float64)
+    h2 = torch.randn(batch, d2, generator=generator, dtype=torch.float64)
+    return batch, d1, d2, o, h1, h2
 
 
 def _compare(expected: Tensor, output, alternatives: Mapping[str, Tensor] = {}) -> str | None:
@@ -38,9 +41,7 @@ def check_tensor_fusion(tensor_fusion: Callable) -> CheckResult:
     :class:`~mmcourse.representation.TensorFusion`.
     """
     def make_case(g):
-        batch, d1, d2, o = _sizes(g)
-        h1, h2 = torch.randn(batch, d1, generator=g, dtype=torch.float64), torch.randn(batch, d2, generator=g,
-                                                                                       dtype=torch.float64)
+        batch, d1, d2, o, h1, h2 = _fresh_case(g)
         reference = TensorFusion((d1, d2), o).double()
         weight, bias = reference.linear.weight.detach(), reference.linear.bias.detach()
         expected = reference(h1, h2).detach()
@@ -62,10 +63,8 @@ def check_low_rank_factors(low_rank_factors: Callable) -> CheckResult:
     :class:`~mmcourse.representation.LowRankFusion` with these factors computes the same ``z`` as the tensor fusion.
     """
     def make_case(g):
-        batch, d1, d2, o = _sizes(g)
+        batch, d1, d2, o, h1, h2 = _fresh_case(g)
         weight = torch.randn(o, d1 + 1, d2 + 1, generator=g, dtype=torch.float64)
-        h1, h2 = torch.randn(batch, d1, generator=g, dtype=torch.float64), torch.randn(batch, d2, generator=g,
-                                                                                       dtype=torch.float64)
         return (weight,), (weight, h1, h2)
 
     def judge(ctx, out):
@@ -102,9 +101,7 @@ def check_mi_matrix(mi_matrix: Callable) -> CheckResult:
     is row-major, as in :class:`~mmcourse.representation.MIMatrixFusion`.
     """
     def make_case(g):
-        batch, d1, d2, o = _sizes(g)
-        h1, h2 = torch.randn(batch, d1, generator=g, dtype=torch.float64), torch.randn(batch, d2, generator=g,
-                                                                                       dtype=torch.float64)
+        batch, d1, d2, o, h1, h2 = _fresh_case(g)
         reference = MIMatrixFusion((d1, d2), o).double()
         A, A0 = reference.weight_generator.weight.detach(), reference.weight_generator.bias.detach()
         B, b0 = reference.bias_generator.weight.detach(), reference.bias_generator.bias.detach()

@@ -2,8 +2,9 @@
 
 - Discrete alignment (3.1): :func:`optimal_transport` (the exact plan, a linear programme) and :func:`sinkhorn`
   (the entropic plan, log-domain Sinkhorn iterations), in :mod:`mmcourse.alignment.transport`.
-- Continuous alignment (3.2), warping: :func:`dtw` (cost and optimal path) and :func:`soft_dtw` (Cuturi and
-  Blondel's differentiable relaxation), in :mod:`mmcourse.alignment.warping`.
+- Continuous alignment (3.2), warping: :func:`dtw` (cost and optimal path), :func:`soft_dtw` (Cuturi and
+  Blondel's differentiable relaxation) and :func:`soft_alignment` (its expected alignment matrix), in
+  :mod:`mmcourse.alignment.warping`.
 - Continuous alignment (3.2), segmentation: :func:`ctc_loss` (the CTC negative log-likelihood of one target,
   summed over all alignments), in :mod:`mmcourse.alignment.ctc`.
 
@@ -23,7 +24,7 @@ array([[0. , 0.5],
 """
 from mmcourse.alignment.ctc import ctc_collapse, ctc_loss
 from mmcourse.alignment.transport import optimal_transport, sinkhorn, transport_cost
-from mmcourse.alignment.warping import dtw, soft_dtw, squared_distances
+from mmcourse.alignment.warping import dtw, soft_alignment, soft_dtw, squared_distances
 
-__all__ = ["dtw", "soft_dtw", "squared_distances", "optimal_transport", "sinkhorn", "transport_cost", "ctc_loss",
+__all__ = ["dtw", "soft_dtw", "soft_alignment", "squared_distances", "optimal_transport", "sinkhorn", "transport_cost", "ctc_loss",
            "ctc_collapse"]

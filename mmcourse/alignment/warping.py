@@ -17,7 +17,7 @@ from scipy.spatial.distance import cdist
 
 from mmcourse.alignment._checks import as_numpy, as_tensor, check_pair, positive
 
-__all__ = ["dtw", "soft_dtw", "squared_distances"]
+__all__ = ["dtw", "soft_dtw", "soft_alignment", "squared_distances"]
 
 
 def _two_d(array):
@@ -200,23 +200,88 @@ def soft_dtw(x, y, gamma: float = 1.0):
     check_pair(tuple(x.shape), tuple(y.shape), where)
     dtype = torch.promote_types(x.dtype, y.dtype)
     x, y = x.to(dtype), y.to(device=x.device, dtype=dtype)
-    n, m = x.shape[0], y.shape[0]
 
     # δ by broadcasting the differences (not torch.cdist: its gradient is NaN at zero distance).
     delta = ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+    value = _soft_dtw_from_cost(delta, gamma)
+    return float(value) if as_float else value
 
+
+def _soft_dtw_from_cost(delta: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The soft-DTW recursion on a local cost matrix ``delta`` (n, m): the value ``R[n−1, m−1]``, a 0-d tensor.
+
+    Differentiable with respect to ``delta``; ``∂ value / ∂ delta`` is the expected alignment
+    (:func:`soft_alignment`). ``delta`` must be a finite floating-point tensor and ``gamma > 0`` (not checked here).
+    """
+    n, m = delta.shape
+    dtype, device = delta.dtype, delta.device
     # Anti-diagonal k holds the cells (i, k − i) in padded coordinates, stored as a vector indexed by i = 0…n with
     # +∞ where the cell is outside the grid or on the border. Keeping whole diagonals as fresh tensors (built by
     # concatenation, never written in place) keeps autograd simple.
-    inf = torch.tensor(float("inf"), dtype=dtype, device=x.device)
-    prev2 = torch.cat((torch.zeros(1, dtype=dtype, device=x.device), inf.expand(n)))   # k = 0: R[0, 0] = 0
+    inf = torch.tensor(float("inf"), dtype=dtype, device=device)
+    prev2 = torch.cat((torch.zeros(1, dtype=dtype, device=device), inf.expand(n)))     # k = 0: R[0, 0] = 0
     prev1 = inf.expand(n + 1)                                                          # k = 1: the border
     for k in range(2, n + m + 1):
         lo, hi = max(1, k - m), min(n, k - 1)
-        i = torch.arange(lo, hi + 1, device=x.device)
+        i = torch.arange(lo, hi + 1, device=device)
         up, left, diag = prev1[lo - 1:hi], prev1[lo:hi + 1], prev2[lo - 1:hi]        # R[i−1,j], R[i,j−1], R[i−1,j−1]
         cells = delta[i - 1, k - i - 1] + _softmin(up, left, diag, gamma)
         current = torch.cat((inf.expand(lo), cells, inf.expand(n - hi)))
         prev2, prev1 = prev1, current
-    value = prev1[n]
-    return float(value) if as_float else value
+    return prev1[n]
+
+
+def soft_alignment(x, y, gamma: float = 1.0) -> np.ndarray:
+    r"""The expected alignment matrix of soft-DTW: ``E[A] = ∂ sdtw_γ(x, y) / ∂Δ``, one number in [0, 1] per cell.
+
+    Soft-DTW is a soft minimum over all monotone warping paths A (0/1 matrices, ``A[i, j] = 1`` where the path
+    visits ``(i, j)``) of their cost ``⟨A, Δ⟩``. Its gradient with respect to the local cost matrix
+    ``Δ[i, j] = ‖x_i − y_j‖²`` is the expectation of A under the Gibbs distribution over paths:
+    :math:`
+abla_\Delta \mathrm{sdtw}_\gamma = \mathbb E_\gamma[A] = \sum_A A\, p_\gamma(A)` with
+    :math:`p_\gamma(A) \propto \exp(-\langle A, \Deltaangle/\gamma)`. So ``E[A][i, j]`` is the probability that
+    the path goes through ``(i, j)``: 1 at ``(0, 0)`` and ``(n−1, m−1)``, which every path visits, and the 0/1
+    indicator of the DTW path in the limit γ → 0 (when that path is unique); large γ spreads it over the grid.
+
+    Computed by autograd through the same anti-diagonal recursion as :func:`soft_dtw` (the paper's backward
+    recursion gives the same numbers), in float64, on the CPU.
+
+    Paper: M. Cuturi and M. Blondel (2017), "Soft-DTW: a Differentiable Loss Function for Time-Series", ICML
+    (section 2.3 and figure 2: the expected alignment).
+
+    Book section: Part 3.2 Continuous alignment (warping).
+
+    Parameters
+    ----------
+    x : array-like or torch.Tensor, shape (n, d) or (n,)
+        The first sequence (a tensor is detached).
+    y : array-like or torch.Tensor, shape (m, d) or (m,)
+        The second sequence, with the same number of features.
+    gamma : float, default 1.0
+        The smoothing γ > 0 of :func:`soft_dtw`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m), float64
+        The expected alignment, entries in [0, 1] (clipped to that range against rounding of order 1e-16).
+
+    Raises
+    ------
+    ValueError
+        On γ ≤ 0, an empty sequence, different feature sizes, or NaN / infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(soft_alignment([0.0, 1.0], [0.0, 1.0], gamma=1.0), 3)   # 3 paths, the diagonal one cheapest
+    array([[1.   , 0.212],
+           [0.212, 1.   ]])
+    """
+    where = "soft_alignment"
+    gamma = positive(gamma, "gamma", where)
+    x = _two_d(as_numpy(x, "x", where))
+    y = _two_d(as_numpy(y, "y", where))
+    check_pair(x.shape, y.shape, where)
+    delta = torch.from_numpy(cdist(x, y, "sqeuclidean")).requires_grad_(True)
+    (grad,) = torch.autograd.grad(_soft_dtw_from_cost(delta, gamma), delta)
+    return np.clip(grad.numpy(), 0.0, 1.0)

@@ -1,4 +1,4 @@
-"""The book's toy worlds, generated from a seed: interaction data, the interaction taxonomy, digits with audio.
+"""The book's toy worlds, generated from a seed: interaction data, the taxonomy, digits with audio, sequences.
 
 Every loader returns a Hugging Face ``datasets.DatasetDict`` with splits ``train``, ``validation`` and ``test``,
 typed features and the torch format. Nothing is downloaded: the data is generated in well under a second, saved under
@@ -9,6 +9,9 @@ typed features and the torch format. Nothing is downloaded: the data is generate
 ``load_taxonomy(name)``       equivalence, enhancement, independence, dominance, modulation, emergence
 ``load_digits_pair()``        scikit-learn's handwritten 8x8 digits with a rendered "audio" spectrogram
 ``bitwise_distribution(n)``   exact discrete distributions ``p[x1, x2, y]`` (AND, OR, XOR, ...)
+``make_warped_pair(kind)``    one pair of sequences at different rates with its generating warp (a plain dict)
+``load_sequences(kind)``      many warped pairs (sinusoid, events), labelled by whether their events coincide
+``load_speech()``             a tiny "speech": symbol strings rendered as frames, with the frame-level alignment
 ``as_tensors(split)``         the modality columns as float32 tensors and the labels as int64
 ============================  ====================================================================================
 
@@ -27,16 +30,18 @@ from datasets import DatasetDict
 from mmcourse.data.bitwise import BITWISE, bitwise_distribution
 from mmcourse.data.digits import load_digits_pair
 from mmcourse.data.interactions import INTERACTION_DATASETS, load_interaction
+from mmcourse.data.sequences import SEQUENCE_KINDS, load_sequences, load_speech, make_warped_pair
 from mmcourse.data.taxonomy import TAXONOMY_DATASETS, load_taxonomy
 from mmcourse.data.tensors import META_COLUMNS, as_tensors, modality_columns
 
 __all__ = [
-    "DATASETS", "INTERACTION_DATASETS", "TAXONOMY_DATASETS", "BITWISE", "META_COLUMNS",
-    "load_dataset", "load_interaction", "load_taxonomy", "load_digits_pair",
+    "DATASETS", "INTERACTION_DATASETS", "TAXONOMY_DATASETS", "BITWISE", "META_COLUMNS", "SEQUENCE_KINDS",
+    "load_dataset", "load_interaction", "load_taxonomy", "load_digits_pair", "load_sequences", "load_speech",
+    "make_warped_pair",
     "as_tensors", "modality_columns", "bitwise_distribution",
 ]
 
-DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits")
+DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech")
 
 
 def load_dataset(name: str, **kwargs) -> DatasetDict:
@@ -46,10 +51,12 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
     ----------
     name : str
         One of :data:`DATASETS`: an interaction dataset (:func:`load_interaction`), a taxonomy dataset
-        (:func:`load_taxonomy`) or ``"digits"`` (:func:`load_digits_pair`).
+        (:func:`load_taxonomy`), ``"digits"`` (:func:`load_digits_pair`), ``"sequences"`` (:func:`load_sequences`,
+        whose ``kind`` keyword picks ``"sinusoid"`` or ``"events"``) or ``"speech"`` (:func:`load_speech`).
     **kwargs
         Passed on to that loader (``n_train``, ``n_val``, ``n_test``, ``seed``, ``cache``; only ``seed`` and
-        ``cache`` for ``"digits"``).
+        ``cache`` for ``"digits"``; the sequence loaders take their own sizes too, such as ``n``, ``m``,
+        ``frames``).
 
     Returns
     -------
@@ -66,4 +73,8 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         return load_taxonomy(name, **kwargs)
     if name == "digits":
         return load_digits_pair(**kwargs)
+    if name == "sequences":
+        return load_sequences(**kwargs)
+    if name == "speech":
+        return load_speech(**kwargs)
     raise ValueError(f"load_dataset: unknown name={name!r}; expected one of {list(DATASETS)}")

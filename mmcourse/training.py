@@ -28,7 +28,8 @@ class History:
     Attributes
     ----------
     train_loss, train_acc, val_loss, val_acc : list of float
-        One entry per epoch (the validation lists stay empty without validation data).
+        One entry per epoch. The training numbers are averages over the epoch's batches, as the model changed
+        during it; the validation numbers are measured after the epoch (they stay empty without validation data).
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -102,7 +103,7 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
         batch_size: int = 128, weight_decay: float = 0.0, device: torch.device | str | None = None,
         progress: bool | None = None, callback: Callable[[int, History], None] | None = None,
         loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None) -> History:
-    """Train ``model`` with Adam and cross-entropy, recording loss and accuracy after every epoch.
+    """Train ``model`` with Adam and cross-entropy, recording loss and accuracy for every epoch.
 
     Parameters
     ----------

@@ -98,22 +98,27 @@ def test_accepts_tensors_lists_and_one_dimensional_input():
     assert x_t.grad is None  # the input's graph is left alone
 
 
-@pytest.mark.parametrize("gamma, match", [(0.0, "soft_alignment: gamma must be a finite number > 0"),
+SOFT = pytest.mark.parametrize("function", [soft_dtw, soft_alignment])
+
+
+@SOFT
+@pytest.mark.parametrize("gamma, match", [(0.0, "gamma must be a finite number > 0"),
                                           (-1.0, "gamma must be a finite number > 0"),
                                           (float("nan"), "gamma must be a finite number > 0"),
                                           ("1", "gamma must be a positive number")])
-def test_rejects_bad_gamma(gamma, match):
-    with pytest.raises(ValueError, match=match):
-        soft_alignment(np.zeros((2, 1)), np.zeros((2, 1)), gamma)
+def test_rejects_bad_gamma(function, gamma, match):
+    with pytest.raises(ValueError, match=f"{function.__name__}: {match}"):
+        function(np.zeros((2, 1)), np.zeros((2, 1)), gamma)
 
 
+@SOFT
 @pytest.mark.parametrize("x, y, match", [
-    (torch.zeros(0, 2), torch.zeros(3, 2), "soft_alignment: x is an empty sequence"),
+    (torch.zeros(0, 2), torch.zeros(3, 2), "x is an empty sequence"),
     (torch.zeros(3, 2), torch.zeros(3, 5), "same number of features"),
     (torch.tensor([[float("nan")]]), torch.zeros(1, 1), "x contains NaN"),
     (np.zeros((2, 1)), np.full((2, 1), np.inf), "y contains NaN or infinite"),
     (np.zeros((2, 2, 2)), np.zeros((2, 2)), r"x must be a sequence of shape \(steps, features\)"),
 ])
-def test_rejects_bad_sequences(x, y, match):
-    with pytest.raises(ValueError, match=match):
-        soft_alignment(x, y, 1.0)
+def test_rejects_bad_sequences(function, x, y, match):
+    with pytest.raises(ValueError, match=f"{function.__name__}: .*{match}"):
+        function(x, y, 1.0)

@@ -20,14 +20,14 @@ def _fresh_case(generator: torch.Generator) -> tuple[int, int, int, int, Tensor,
     return batch, d1, d2, o, h1, h2
 
 
-def _compare(expected: Tensor, output, alternatives: Mapping[str, Tensor] = {}) -> str | None:
+def _compare(expected: Tensor, output, alternatives: Mapping[str, Tensor] | None = None) -> str | None:
     if not isinstance(output, Tensor):
         return f"return a torch.Tensor, got {type(output).__name__}"
     if output.shape != expected.shape:
         return f"the result must have shape {tuple(expected.shape)}, got {tuple(output.shape)}"
     if torch.allclose(output.double(), expected, atol=1e-5, rtol=1e-4):
         return None
-    for hint, wrong in alternatives.items():
+    for hint, wrong in (alternatives or {}).items():
         if wrong.shape == expected.shape and torch.allclose(output.double(), wrong, atol=1e-5, rtol=1e-4):
             return hint
     return f"values differ from the expected ones by up to {(output.double() - expected).abs().max():.3g}"

@@ -4,10 +4,17 @@ A checker returns a :class:`CheckResult`, shown as one line that starts with ``P
 ``python -m mmcourse.book grade`` counts those lines in executed notebooks. A student version of a notebook keeps
 the check cells and stubs the solutions, so an unanswered exercise reports ``FAIL … not attempted``.
 """
+from mmcourse.exercises import (alignment, contrastive, coordination, fission, fusion, heterogeneous, optimization,
+                                robustness)
 from mmcourse.exercises._check import CheckResult
-from mmcourse.exercises.alignment import check_ctc_collapse, check_dtw_cost, check_sinkhorn
-from mmcourse.exercises.fusion import (check_fusion_predictions, check_low_rank_factors, check_mi_matrix,
-                                       check_tensor_fusion)
+from mmcourse.exercises.alignment import *  # noqa: F401,F403
+from mmcourse.exercises.contrastive import *  # noqa: F401,F403
+from mmcourse.exercises.coordination import *  # noqa: F401,F403
+from mmcourse.exercises.fission import *  # noqa: F401,F403
+from mmcourse.exercises.fusion import *  # noqa: F401,F403
+from mmcourse.exercises.heterogeneous import *  # noqa: F401,F403
+from mmcourse.exercises.optimization import *  # noqa: F401,F403
+from mmcourse.exercises.robustness import *  # noqa: F401,F403
 
-__all__ = ["CheckResult", "check_tensor_fusion", "check_low_rank_factors", "check_mi_matrix",
-           "check_fusion_predictions", "check_dtw_cost", "check_sinkhorn", "check_ctc_collapse"]
+__all__ = ["CheckResult", *fusion.__all__, *alignment.__all__, *heterogeneous.__all__, *optimization.__all__,
+           *robustness.__all__, *coordination.__all__, *contrastive.__all__, *fission.__all__]

@@ -1,0 +1,2 @@
+"""Toy world: hierarchy (filled in by its section)."""
+__all__: list[str] = []

@@ -1,0 +1,2 @@
+"""Checkers for the exercises of Part 2: contrastive."""
+__all__: list[str] = []

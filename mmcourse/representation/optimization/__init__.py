@@ -1,2 +1,4 @@
-"""Part 2 of the book, Representation: optimization (filled in by its section)."""
-__all__: list[str] = []
+"""Part 2.3 of the book, Optimization: when one modality dominates training, and the remedies."""
+from mmcourse.representation.optimization.dropout import ModalityDropout, drop_modalities
+
+__all__ = ["ModalityDropout", "drop_modalities"]

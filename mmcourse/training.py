@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
-from mmcourse.utils import get_device, progress_enabled
+from mmcourse.utils import get_device, progress_enabled, trained_on
 
 __all__ = ["History", "fit", "evaluate", "predict"]
 
@@ -108,7 +108,8 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     Parameters
     ----------
     model : nn.Module
-        Called as ``model(*inputs)``; returns logits ``(batch, classes)``. Moved to ``device``.
+        Called as ``model(*inputs)``; returns logits ``(batch, classes)``. Trained on ``device`` and moved back
+        to the device it was on when the training ends.
     train, val : (inputs, labels)
         Training and (optional) validation data.
     epochs, lr, batch_size, weight_decay
@@ -141,33 +142,33 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     if not lr > 0:
         raise ValueError(f"fit: lr must be positive, got {lr!r}")
     device = get_device(device)
-    model.to(device)
-    inputs = [x.to(device) for x in inputs]
-    labels = labels.to(device)
-    val_data = _check_data(val, "fit (val)") if val is not None else None
-    loss_fn = loss_fn or nn.functional.cross_entropy
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    history = History()
-    n = labels.shape[0]
-    for epoch in trange(epochs, disable=not progress_enabled(progress), desc="epochs", leave=False):
-        model.train()
-        order = torch.randperm(n).to(device)
-        total_loss, correct = 0.0, 0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            logits = model(*(x[idx] for x in inputs))
-            loss = loss_fn(logits, labels[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.item() * len(idx)
-            correct += (logits.argmax(1) == labels[idx]).sum().item()
-        history.train_loss.append(total_loss / n)
-        history.train_acc.append(correct / n)
-        if val_data is not None:
-            scores = evaluate(model, val_data, device=device)
-            history.val_loss.append(scores["loss"])
-            history.val_acc.append(scores["accuracy"])
-        if callback is not None:
-            callback(epoch, history)
+    with trained_on(model, device):  # back on its own device afterwards (see trained_on)
+        inputs = [x.to(device) for x in inputs]
+        labels = labels.to(device)
+        val_data = _check_data(val, "fit (val)") if val is not None else None
+        loss_fn = loss_fn or nn.functional.cross_entropy
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        history = History()
+        n = labels.shape[0]
+        for epoch in trange(epochs, disable=not progress_enabled(progress), desc="epochs", leave=False):
+            model.train()
+            order = torch.randperm(n).to(device)
+            total_loss, correct = 0.0, 0
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                logits = model(*(x[idx] for x in inputs))
+                loss = loss_fn(logits, labels[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total_loss += loss.item() * len(idx)
+                correct += (logits.argmax(1) == labels[idx]).sum().item()
+            history.train_loss.append(total_loss / n)
+            history.train_acc.append(correct / n)
+            if val_data is not None:
+                scores = evaluate(model, val_data, device=device)
+                history.val_loss.append(scores["loss"])
+                history.val_acc.append(scores["accuracy"])
+            if callback is not None:
+                callback(epoch, history)
     return history

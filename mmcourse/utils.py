@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
-__all__ = ["get_device", "set_seed", "set_progress", "progress_enabled", "check_modalities"]
+__all__ = ["get_device", "set_seed", "set_progress", "progress_enabled", "check_modalities", "trained_on"]
 
 _PROGRESS = os.environ.get("MMCOURSE_PROGRESS", "1") not in ("0", "false", "False", "")
 
@@ -104,3 +105,26 @@ def check_modalities(hs: Sequence[torch.Tensor], dims: Sequence[int], where: str
                              f"{h.shape[0]}")
         if h.is_floating_point() and not torch.isfinite(h).all():
             raise ValueError(f"{where}: modality {m} contains NaN or infinite values")
+
+
+@contextmanager
+def trained_on(module: torch.nn.Module, device: torch.device) -> Iterator[torch.nn.Module]:
+    """Move ``module`` to ``device`` for the block, and back to the device it came from afterwards.
+
+    Every training loop of the package runs inside it, so that a model trained on a GPU comes back where the
+    reader built it (the CPU): the cells that follow may call it on CPU tensors whether or not a GPU was used.
+
+    Examples
+    --------
+    >>> net = torch.nn.Linear(2, 1)
+    >>> with trained_on(net, torch.device("cpu")):
+    ...     pass
+    >>> next(net.parameters()).device.type
+    'cpu'
+    """
+    home = next(iter(module.parameters()), torch.empty(0)).device
+    module.to(device)
+    try:
+        yield module
+    finally:
+        module.to(home)

@@ -77,12 +77,20 @@ def unimodal_and_both(ds: DatasetDict, model=linear) -> tuple[float, float, floa
 # --- the catalogue -----------------------------------------------------------------------------------------------
 
 def test_catalogue():
-    assert DATASETS == (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech")
+    assert DATASETS == (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview",
+                        "imbalance")
     assert INTERACTION_DATASETS == ("redundancy", "uniqueness1", "uniqueness2", "synergy", "mixed")
     assert TAXONOMY_DATASETS == ("equivalence", "enhancement", "independence", "dominance", "modulation",
                                  "emergence")
     assert META_COLUMNS == ("label", "latent")
     assert all(hasattr(data, name) for name in data.__all__)
+
+
+@pytest.mark.parametrize("name, loader", [("multiview", data.load_multiview), ("imbalance", data.load_imbalance)])
+def test_load_dataset_dispatches_to_the_part2_loaders(name, loader):
+    by_name = load_dataset(name, n_train=20, n_val=10, n_test=10, seed=3, cache=False)
+    direct = loader(n_train=20, n_val=10, n_test=10, seed=3, cache=False)
+    assert torch.equal(by_name["train"]["x1"][:], direct["train"]["x1"][:])
 
 
 # --- features, shapes, splits --------------------------------------------------------------------------------------

@@ -72,3 +72,43 @@ def test_check_modalities_errors(hs, match):
 def test_check_modalities_type_error():
     with pytest.raises(TypeError, match="must be a torch.Tensor"):
         check_modalities([torch.zeros(2, 3), np.zeros((2, 4))], (3, 4), "Where")
+
+
+def test_trained_on_moves_there_and_back_even_on_error():
+    from mmcourse.utils import trained_on
+
+    net = torch.nn.Linear(2, 1)
+    moves = []
+    original = net.to
+    net.to = lambda device: (moves.append(torch.device(device)), original(device))[1]
+    with pytest.raises(RuntimeError, match="boom"):
+        with trained_on(net, torch.device("cpu")):
+            assert moves == [torch.device("cpu")]
+            raise RuntimeError("boom")
+    assert moves == [torch.device("cpu"), torch.device("cpu")]  # the second move is the way home
+
+
+def test_fit_trains_inside_trained_on(monkeypatch):
+    import contextlib
+
+    from mmcourse import training
+
+    entered = []
+
+    @contextlib.contextmanager
+    def spy(module, device):
+        entered.append(device)
+        yield module
+
+    monkeypatch.setattr(training, "trained_on", spy)
+    x = torch.randn(8, 2)
+    training.fit(torch.nn.Linear(2, 2), ([x], (x[:, 0] > 0).long()), epochs=1, progress=False)
+    assert entered == [torch.device("cpu")]
+
+
+def test_docstring_examples():
+    import doctest
+
+    import mmcourse.utils
+
+    assert doctest.testmod(mmcourse.utils).failed == 0

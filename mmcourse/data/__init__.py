@@ -12,6 +12,9 @@ typed features and the torch format. Nothing is downloaded: the data is generate
 ``make_warped_pair(kind)``    one pair of sequences at different rates with its generating warp (a plain dict)
 ``load_sequences(kind)``      many warped pairs (sinusoid, events), labelled by whether their events coincide
 ``load_speech()``             a tiny "speech": symbol strings rendered as frames, with the frame-level alignment
+``load_multiview()``          four views of one latent in two families of similar views (heterogeneity, Part 2.2)
+``load_imbalance()``          an easy modality that dominates training and a weak complementary one (Part 2.3)
+``load_hierarchy()``          a concept tree seen as item "images" and concept "text" (order embeddings, Part 2.4)
 ``as_tensors(split)``         the modality columns as float32 tensors and the labels as int64
 ============================  ====================================================================================
 
@@ -46,7 +49,7 @@ __all__ = [
     *hierarchy.__all__, *imbalance.__all__, *multiview.__all__,
 ]
 
-DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech")
+DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview", "imbalance")
 
 
 def load_dataset(name: str, **kwargs) -> DatasetDict:
@@ -57,7 +60,9 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
     name : str
         One of :data:`DATASETS`: an interaction dataset (:func:`load_interaction`), a taxonomy dataset
         (:func:`load_taxonomy`), ``"digits"`` (:func:`load_digits_pair`), ``"sequences"`` (:func:`load_sequences`,
-        whose ``kind`` keyword picks ``"sinusoid"`` or ``"events"``) or ``"speech"`` (:func:`load_speech`).
+        whose ``kind`` keyword picks ``"sinusoid"`` or ``"events"``), ``"speech"`` (:func:`load_speech`),
+        ``"multiview"`` (:func:`load_multiview`) or ``"imbalance"`` (:func:`load_imbalance`). The hierarchy toy
+        has a split of concepts besides its images, so it has its own loader only (:func:`load_hierarchy`).
     **kwargs
         Passed on to that loader (``n_train``, ``n_val``, ``n_test``, ``seed``, ``cache``; only ``seed`` and
         ``cache`` for ``"digits"``; the sequence loaders take their own sizes too, such as ``n``, ``m``,
@@ -82,4 +87,8 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         return load_sequences(**kwargs)
     if name == "speech":
         return load_speech(**kwargs)
+    if name == "multiview":
+        return multiview.load_multiview(**kwargs)
+    if name == "imbalance":
+        return imbalance.load_imbalance(**kwargs)
     raise ValueError(f"load_dataset: unknown name={name!r}; expected one of {list(DATASETS)}")

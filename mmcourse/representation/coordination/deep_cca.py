@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
-from mmcourse.utils import get_device, progress_enabled
+from mmcourse.utils import get_device, progress_enabled, trained_on
 
 __all__ = ["cca_objective", "DeepCCA", "fit_deep_cca"]
 
@@ -214,25 +214,25 @@ def fit_deep_cca(model: DeepCCA, x: Tensor, y: Tensor, *, epochs: int = 200, lr:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
         raise ValueError(f"fit_deep_cca: batch_size must be an integer >= 2, got {batch_size!r}")
     device = get_device(device)
-    model.to(device)
-    x, y = x.to(device), y.to(device)
-    model(x[:2], y[:2])                                  # checks the shapes once, before the loop
-    if y.shape[0] != n:
-        raise ValueError(f"fit_deep_cca: x and y must have the same number of rows, got {n} and {y.shape[0]}")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history: list[float] = []
-    for _ in trange(epochs, disable=not progress_enabled(progress), desc="epochs", leave=False):
-        model.train()
-        order = torch.randperm(n).to(device)
-        total, batches = 0.0, 0
-        for start in range(0, n - 1, batch_size):        # a last batch of one sample has no covariance: skip it
-            idx = order[start:start + batch_size]
-            if len(idx) < 2:
-                continue
-            loss = model.loss(x[idx], y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total, batches = total - loss.item(), batches + 1
-        history.append(total / batches)
+    with trained_on(model, device):  # back on its own device afterwards
+        x, y = x.to(device), y.to(device)
+        model(x[:2], y[:2])                                  # checks the shapes once, before the loop
+        if y.shape[0] != n:
+            raise ValueError(f"fit_deep_cca: x and y must have the same number of rows, got {n} and {y.shape[0]}")
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        history: list[float] = []
+        for _ in trange(epochs, disable=not progress_enabled(progress), desc="epochs", leave=False):
+            model.train()
+            order = torch.randperm(n).to(device)
+            total, batches = 0.0, 0
+            for start in range(0, n - 1, batch_size):        # a last batch of one sample has no covariance: skip it
+                idx = order[start:start + batch_size]
+                if len(idx) < 2:
+                    continue
+                loss = model.loss(x[idx], y[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total, batches = total - loss.item(), batches + 1
+            history.append(total / batches)
     return history

@@ -26,7 +26,7 @@ from tqdm.auto import trange
 
 from mmcourse.data.hierarchy import ancestor_matrix
 from mmcourse.representation.coordination.deep_cca import _mlp
-from mmcourse.utils import get_device, progress_enabled
+from mmcourse.utils import get_device, progress_enabled, trained_on
 
 __all__ = ["order_penalty", "order_loss", "order_violations", "OrderEmbedding", "fit_order_embedding"]
 
@@ -255,24 +255,24 @@ def fit_order_embedding(model: OrderEmbedding, x: Tensor, x_parent, y: Tensor, y
     if len(y) != c:
         raise ValueError(f"{where}: y must have one row per concept of y_parent ({c}), got {len(y)}")
     device = get_device(device)
-    model.to(device)
-    x, y = x.to(device), y.to(device)
-    model(x[:1], y[:1])                                                    # shape checks, once
-    children = torch.nonzero(y_parent >= 0).squeeze(1)
-    # Specific side of every true pair: samples, then non-root concepts; its general side and allowed negatives.
-    general = torch.cat([x_parent, y_parent[children]])
-    allowed = torch.cat([~ancestors[x_parent], ~ancestors[children]]).float()
-    if (allowed.sum(1) == 0).any():
-        raise ValueError(f"{where}: some pair has no concept to serve as a negative (every concept is its ancestor)")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history: list[float] = []
-    for _ in trange(epochs, disable=not progress_enabled(progress), desc="epochs", leave=False):
-        fx, fy = model(x, y)
-        specific = torch.cat([fx, fy[children]])
-        wrong = torch.multinomial(allowed, negatives, replacement=True).to(device)    # (pairs, negatives)
-        loss = order_loss(specific, fy[general.to(device)], specific[:, None, :], fy[wrong], margin=margin)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        history.append(loss.item())
+    with trained_on(model, device):  # back on its own device afterwards
+        x, y = x.to(device), y.to(device)
+        model(x[:1], y[:1])                                                    # shape checks, once
+        children = torch.nonzero(y_parent >= 0).squeeze(1)
+        # Specific side of every true pair: samples, then non-root concepts; its general side and allowed negatives.
+        general = torch.cat([x_parent, y_parent[children]])
+        allowed = torch.cat([~ancestors[x_parent], ~ancestors[children]]).float()
+        if (allowed.sum(1) == 0).any():
+            raise ValueError(f"{where}: some pair has no concept to serve as a negative (every concept is its ancestor)")
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        history: list[float] = []
+        for _ in trange(epochs, disable=not progress_enabled(progress), desc="epochs", leave=False):
+            fx, fy = model(x, y)
+            specific = torch.cat([fx, fy[children]])
+            wrong = torch.multinomial(allowed, negatives, replacement=True).to(device)    # (pairs, negatives)
+            loss = order_loss(specific, fy[general.to(device)], specific[:, None, :], fy[wrong], margin=margin)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            history.append(loss.item())
     return history

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 from tqdm.auto import trange
 
-from mmcourse.utils import get_device, progress_enabled
+from mmcourse.utils import get_device, progress_enabled, trained_on
 
 __all__ = ["patchify", "random_token_mask", "masked_mse", "MultimodalMAE", "pretrain_mae", "linear_probe"]
 
@@ -233,8 +233,8 @@ def pretrain_mae(model: MultimodalMAE, xs: Sequence[Tensor], *, epochs: int = 30
     loss of each epoch.
 
     The shuffling and the masks come from a generator seeded with ``seed``. Training runs on ``device`` (default
-    :func:`mmcourse.get_device`, the GPU when there is one); the model is then moved back to the CPU and put in
-    evaluation mode, ready for probing and plotting next to CPU tensors.
+    :func:`mmcourse.get_device`, the GPU when there is one); the model then goes back to the device it came from
+    (see :func:`mmcourse.utils.trained_on`) in evaluation mode, ready for probing and plotting.
 
     Examples
     --------
@@ -250,22 +250,22 @@ def pretrain_mae(model: MultimodalMAE, xs: Sequence[Tensor], *, epochs: int = 30
     model._check(list(xs), allow_missing=False)
     generator = torch.Generator().manual_seed(seed)
     device = get_device(device)
-    model.to(device)
-    xs = [x.to(device) for x in xs]
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    n, losses = xs[0].shape[0], []
-    model.train()
-    for _ in trange(epochs, disable=not progress_enabled(None), desc="MAE epochs", leave=False):
-        order, total = torch.randperm(n, generator=generator).to(device), 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            loss, _, _ = model(*(x[idx] for x in xs), generator=generator)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-        losses.append(total / n)
-    model.cpu().eval()
+    with trained_on(model, device):  # back on its own device afterwards
+        xs = [x.to(device) for x in xs]
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        n, losses = xs[0].shape[0], []
+        model.train()
+        for _ in trange(epochs, disable=not progress_enabled(None), desc="MAE epochs", leave=False):
+            order, total = torch.randperm(n, generator=generator).to(device), 0.0
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                loss, _, _ = model(*(x[idx] for x in xs), generator=generator)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(idx)
+            losses.append(total / n)
+        model.eval()
     return losses
 
 

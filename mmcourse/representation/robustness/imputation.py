@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from mmcourse.utils import get_device
+from mmcourse.utils import get_device, trained_on
 
 __all__ = ["ModalityImputer", "fit_imputer", "impute"]
 
@@ -113,21 +113,22 @@ def fit_imputer(imputer: ModalityImputer, sources: Sequence[Tensor], target: Ten
         raise ValueError(f"fit_imputer: target must have shape (batch, {', '.join(map(str, imputer.target_shape))}),"
                          f" got {tuple(target.shape)}")
     device = get_device(device)
-    imputer.to(device).train()
-    sources, target = [x.to(device) for x in sources], target.to(device)
-    optimizer = torch.optim.Adam(imputer.parameters(), lr=lr, weight_decay=weight_decay)
-    n, losses = target.shape[0], []
-    for _ in range(epochs):
-        order, total = torch.randperm(n).to(device), 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            loss = nn.functional.mse_loss(imputer(*(x[idx] for x in sources)), target[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-        losses.append(total / n)
-    imputer.eval()
+    with trained_on(imputer, device):  # back on its own device afterwards
+        imputer.train()
+        sources, target = [x.to(device) for x in sources], target.to(device)
+        optimizer = torch.optim.Adam(imputer.parameters(), lr=lr, weight_decay=weight_decay)
+        n, losses = target.shape[0], []
+        for _ in range(epochs):
+            order, total = torch.randperm(n).to(device), 0.0
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                loss = nn.functional.mse_loss(imputer(*(x[idx] for x in sources)), target[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(idx)
+            losses.append(total / n)
+        imputer.eval()
     return losses
 
 

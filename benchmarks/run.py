@@ -5,7 +5,7 @@
     python benchmarks/run.py --quick         # retrains only
 
 Measures, on this machine: the median time of one FusionExplorer retrain for every fusion (default settings, on
-the synergy and the digits data), every notebook's execution time (nbclient, one kernel at a time), and optionally
+the synergy and the digits data) and of one CoordinationExplorer retrain (default settings), every notebook's execution time (nbclient, one kernel at a time), and optionally
 the wall time of `make test`. Results go to benchmarks/results.json and replace the block between
 ``<!-- benchmark-table -->`` markers in README.md and chapters/appendix/performance.md.
 """
@@ -53,6 +53,16 @@ def time_retrains(repeats: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def time_coordination_retrain(repeats: int) -> float:
+    from mmcourse.widgets import CoordinationExplorer
+
+    explorer = CoordinationExplorer()
+    explorer.train()  # warm-up
+    seconds = statistics.median(explorer.train().seconds for _ in range(repeats))
+    print(f"retrain coordination explorer {seconds:.3f} s", flush=True)
+    return seconds
+
+
 def time_notebooks() -> dict[str, float]:
     import nbformat
     from nbclient import NotebookClient
@@ -81,6 +91,9 @@ def table(results: dict) -> str:
     lines += [f"**Explorer retrain** (median of {results['repeats']}, default settings; goal < {GOAL_RETRAIN} s):", "",
               "| fusion | synergy (s) | digits (s) |", "|---|---|---|"]
     lines += [f"| {f} | {r['synergy']:.3f} | {r['digits']:.3f} |" for f, r in retrains.items()]
+    if results.get("coordination_retrain") is not None:
+        lines += ["", f"**Coordination explorer retrain** (median of {results['repeats']}, default settings: "
+                  f"contrastive training on the digits pair): {results['coordination_retrain']:.3f} s."]
     if results.get("notebooks"):
         lines += ["", f"**Notebook execution** (goal < {GOAL_NOTEBOOK:.0f} s each):", "", "| notebook | seconds |",
                   "|---|---|"]
@@ -109,7 +122,8 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("MMCOURSE_PROGRESS", "0")
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "repeats": args.repeats,
-               "retrain": time_retrains(args.repeats)}
+               "retrain": time_retrains(args.repeats),
+               "coordination_retrain": time_coordination_retrain(args.repeats)}
     if not args.quick:
         results["notebooks"] = time_notebooks()
     if args.make_test:
@@ -121,6 +135,7 @@ def main() -> int:
         for path in (ROOT / "README.md", ROOT / "chapters" / "appendix" / "performance.md"):
             write_table(path, text)
     slow = [f for f, r in results["retrain"].items() if max(r.values()) > GOAL_RETRAIN]
+    slow += ["coordination explorer"] if results["coordination_retrain"] > GOAL_RETRAIN else []
     slow += [p for p, s in results.get("notebooks", {}).items() if s > GOAL_NOTEBOOK]
     if slow:
         print(f"over the goal: {', '.join(slow)}")

@@ -116,6 +116,15 @@ def test_notebook_is_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
+def test_notebook_sources_have_no_control_characters(path):
+    # A "\approx" typed into a Python string becomes a bell character and "pprox" on the page.
+    for number, cell in enumerate(json.loads(path.read_text())["cells"]):
+        source = "".join(cell["source"])
+        bad = sorted({hex(ord(c)) for c in source if ord(c) < 32 and c not in "\n\t"})
+        assert not bad, f"cell {number} holds control characters {bad}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NB_IDS)
 def test_notebook_checks_its_results_in_a_hidden_cell(path):
     hidden = [book._source(c) for c in code_cells(read(path)) if "remove-cell" in tags(c)]
     assert any(re.search(r"^\s*assert\b", src, re.M) for src in hidden), f"{path}: no remove-cell assert cell"

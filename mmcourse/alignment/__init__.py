@@ -22,9 +22,16 @@ Examples
 array([[0. , 0.5],
        [0.5, 0. ]])
 """
+from mmcourse.alignment import adversarial, contextual, ctw, matching, segmentation
+from mmcourse.alignment.adversarial import *  # noqa: F401,F403
+from mmcourse.alignment.contextual import *  # noqa: F401,F403
 from mmcourse.alignment.ctc import ctc_collapse, ctc_loss
+from mmcourse.alignment.ctw import *  # noqa: F401,F403
+from mmcourse.alignment.matching import *  # noqa: F401,F403
+from mmcourse.alignment.segmentation import *  # noqa: F401,F403
 from mmcourse.alignment.transport import optimal_transport, sinkhorn, transport_cost
 from mmcourse.alignment.warping import dtw, soft_alignment, soft_dtw, squared_distances
 
-__all__ = ["dtw", "soft_dtw", "soft_alignment", "squared_distances", "optimal_transport", "sinkhorn", "transport_cost", "ctc_loss",
-           "ctc_collapse"]
+__all__ = ["dtw", "soft_dtw", "soft_alignment", "squared_distances", "optimal_transport", "sinkhorn", "transport_cost",
+           "ctc_loss", "ctc_collapse", *matching.__all__, *ctw.__all__, *adversarial.__all__, *segmentation.__all__,
+           *contextual.__all__]

@@ -1,0 +1,2 @@
+"""Toy world: scenes (filled in by its section)."""
+__all__: list[str] = []

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["get_device", "set_seed", "set_progress", "progress_enabled", "check_modalities", "trained_on"]
+__all__ = ["get_device", "set_seed", "set_progress", "progress_enabled", "check_modalities", "trained_on", "as_numpy"]
 
 _PROGRESS = os.environ.get("MMCOURSE_PROGRESS", "1") not in ("0", "false", "False", "")
 
@@ -128,3 +128,22 @@ def trained_on(module: torch.nn.Module, device: torch.device) -> Iterator[torch.
         yield module
     finally:
         module.to(home)
+
+
+def as_numpy(value, name: str, where: str) -> np.ndarray:
+    """``value`` (array-like or tensor) as a float64 NumPy array; rejects non-numeric data, NaN and infinity."""
+    if isinstance(value, torch.Tensor):
+        if value.is_complex():
+            raise ValueError(f"{where}: {name} must be real, got a complex tensor")
+        array = value.detach().cpu().to(torch.float64).numpy()
+    else:
+        try:
+            array = np.asarray(value)
+        except Exception as exc:  # ragged lists and the like
+            raise ValueError(f"{where}: {name} must be a numeric array, got {type(value).__name__} ({exc})") from exc
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: {name} must be a real numeric array, got dtype {array.dtype}")
+        array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{where}: {name} contains NaN or infinite values")
+    return array

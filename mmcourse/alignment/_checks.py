@@ -8,28 +8,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from mmcourse.utils import as_numpy  # noqa: F401  (shared with Part 2, which must not import this package)
+
 # Histograms must sum to one within this (absolute) tolerance: loose enough for float32 data normalised by hand,
 # tight enough to catch an unnormalised count vector.
 HISTOGRAM_SUM_TOL = 1e-6
-
-
-def as_numpy(value, name: str, where: str) -> np.ndarray:
-    """``value`` (array-like or tensor) as a float64 NumPy array; rejects non-numeric data, NaN and infinity."""
-    if isinstance(value, torch.Tensor):
-        if value.is_complex():
-            raise ValueError(f"{where}: {name} must be real, got a complex tensor")
-        array = value.detach().cpu().to(torch.float64).numpy()
-    else:
-        try:
-            array = np.asarray(value)
-        except Exception as exc:  # ragged lists and the like
-            raise ValueError(f"{where}: {name} must be a numeric array, got {type(value).__name__} ({exc})") from exc
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"{where}: {name} must be a real numeric array, got dtype {array.dtype}")
-        array = array.astype(np.float64)
-    if not np.isfinite(array).all():
-        raise ValueError(f"{where}: {name} contains NaN or infinite values")
-    return array
 
 
 def as_tensor(value, name: str, where: str) -> torch.Tensor:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mmcourse.alignment._checks import as_numpy
+from mmcourse.utils import as_numpy
 
 __all__ = ["CCAResult", "cca"]
 

@@ -78,7 +78,7 @@ def unimodal_and_both(ds: DatasetDict, model=linear) -> tuple[float, float, floa
 
 def test_catalogue():
     assert DATASETS == (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview",
-                        "imbalance")
+                        "imbalance", "scenes")
     assert INTERACTION_DATASETS == ("redundancy", "uniqueness1", "uniqueness2", "synergy", "mixed")
     assert TAXONOMY_DATASETS == ("equivalence", "enhancement", "independence", "dominance", "modulation",
                                  "emergence")
@@ -86,11 +86,13 @@ def test_catalogue():
     assert all(hasattr(data, name) for name in data.__all__)
 
 
-@pytest.mark.parametrize("name, loader", [("multiview", data.load_multiview), ("imbalance", data.load_imbalance)])
-def test_load_dataset_dispatches_to_the_part2_loaders(name, loader):
+@pytest.mark.parametrize("name, loader", [("multiview", data.load_multiview), ("imbalance", data.load_imbalance),
+                                          ("scenes", data.load_scenes)])
+def test_load_dataset_dispatches_to_the_later_loaders(name, loader):
     by_name = load_dataset(name, n_train=20, n_val=10, n_test=10, seed=3, cache=False)
     direct = loader(n_train=20, n_val=10, n_test=10, seed=3, cache=False)
-    assert torch.equal(by_name["train"]["x1"][:], direct["train"]["x1"][:])
+    column = by_name["train"].column_names[0]
+    assert torch.equal(torch.as_tensor(by_name["train"][column][:]), torch.as_tensor(direct["train"][column][:]))
 
 
 # --- features, shapes, splits --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ typed features and the torch format. Nothing is downloaded: the data is generate
 ``load_speech()``             a tiny "speech": symbol strings rendered as frames, with the frame-level alignment
 ``load_multiview()``          four views of one latent in two families of similar views (heterogeneity, Part 2.2)
 ``load_imbalance()``          an easy modality that dominates training and a weak complementary one (Part 2.3)
+``load_scenes()``             a grid world of coloured shapes with captions, questions and answers (Part 3 on)
 ``load_hierarchy()``          a concept tree seen as item "images" and concept "text" (order embeddings, Part 2.4)
 ``as_tensors(split)``         the modality columns as float32 tensors and the labels as int64
 ============================  ====================================================================================
@@ -50,7 +51,8 @@ __all__ = [
     *hierarchy.__all__, *imbalance.__all__, *multiview.__all__, *scenes.__all__,
 ]
 
-DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview", "imbalance")
+DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview", "imbalance",
+            "scenes")
 
 
 def load_dataset(name: str, **kwargs) -> DatasetDict:
@@ -62,7 +64,8 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         One of :data:`DATASETS`: an interaction dataset (:func:`load_interaction`), a taxonomy dataset
         (:func:`load_taxonomy`), ``"digits"`` (:func:`load_digits_pair`), ``"sequences"`` (:func:`load_sequences`,
         whose ``kind`` keyword picks ``"sinusoid"`` or ``"events"``), ``"speech"`` (:func:`load_speech`),
-        ``"multiview"`` (:func:`load_multiview`) or ``"imbalance"`` (:func:`load_imbalance`). The hierarchy toy
+        ``"multiview"`` (:func:`load_multiview`), ``"imbalance"`` (:func:`load_imbalance`) or ``"scenes"``
+        (:func:`load_scenes`). The hierarchy toy
         has a split of concepts besides its images, so it has its own loader only (:func:`load_hierarchy`).
     **kwargs
         Passed on to that loader (``n_train``, ``n_val``, ``n_test``, ``seed``, ``cache``; only ``seed`` and
@@ -92,4 +95,6 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         return multiview.load_multiview(**kwargs)
     if name == "imbalance":
         return imbalance.load_imbalance(**kwargs)
+    if name == "scenes":
+        return scenes.load_scenes(**kwargs)
     raise ValueError(f"load_dataset: unknown name={name!r}; expected one of {list(DATASETS)}")

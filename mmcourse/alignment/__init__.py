@@ -1,16 +1,24 @@
-"""Part 3 of the book, Alignment: the numerical algorithms that find which elements of two modalities correspond.
+"""Part 3 of the book, Alignment: which elements of two modalities correspond, and representations built on that.
 
 - Discrete alignment (3.1): :func:`optimal_transport` (the exact plan, a linear programme) and :func:`sinkhorn`
-  (the entropic plan, log-domain Sinkhorn iterations), in :mod:`mmcourse.alignment.transport`.
+  (the entropic plan, log-domain Sinkhorn iterations), in :mod:`mmcourse.alignment.transport`; contrastive
+  word-to-object matching on the scene world and the local, Hungarian and transport matchers, in
+  :mod:`mmcourse.alignment.matching`.
 - Continuous alignment (3.2), warping: :func:`dtw` (cost and optimal path), :func:`soft_dtw` (Cuturi and
   Blondel's differentiable relaxation) and :func:`soft_alignment` (its expected alignment matrix), in
-  :mod:`mmcourse.alignment.warping`.
+  :mod:`mmcourse.alignment.warping`; canonical time warping across feature spaces in :mod:`mmcourse.alignment.ctw`;
+  adversarial mapping of one embedding space onto another, with Procrustes refinement, in
+  :mod:`mmcourse.alignment.adversarial`.
 - Continuous alignment (3.2), segmentation: :func:`ctc_loss` (the CTC negative log-likelihood of one target,
-  summed over all alignments), in :mod:`mmcourse.alignment.ctc`.
+  summed over all alignments), in :mod:`mmcourse.alignment.ctc`; batched CTC training, decoding, best paths and
+  unsupervised boundary discovery, in :mod:`mmcourse.alignment.segmentation`.
+- Contextualized representations (3.3): joint self-attention, cross-modal attention and a graph network over the
+  elements of both modalities, in :mod:`mmcourse.alignment.contextual`.
 
-These are plain functions, not modules: they accept NumPy arrays and torch tensors, check their input at the door
-and return plain values (``soft_dtw``, ``ctc_loss`` and ``sinkhorn`` return differentiable tensors for tensor
-input). Their names and meanings are fixed by the book's plan, so they can be checked against other libraries.
+The numerical algorithms (DTW, soft-DTW, OT, Sinkhorn, CTC) are plain functions: they accept NumPy arrays and torch
+tensors, check their input at the door and return plain values (``soft_dtw``, ``ctc_loss`` and ``sinkhorn`` return
+differentiable tensors for tensor input). Their names and meanings are fixed by the book's plan, so they can be
+checked against other libraries.
 
 Examples
 --------

@@ -23,6 +23,7 @@ import numpy as np
 
 from mmcourse.alignment._checks import as_numpy, sequence_shape
 from mmcourse.alignment.warping import dtw
+from mmcourse.data.sequences import _walk
 from mmcourse.representation.coordination.canonical import CCAResult, cca
 
 __all__ = ["CTWResult", "canonical_time_warping", "diagonal_path", "path_deviation"]
@@ -53,21 +54,10 @@ def diagonal_path(n: int, m: int) -> list[tuple[int, int]]:
     for name, value in (("n", n), ("m", m)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"diagonal_path: {name} must be an integer >= 1, got {name}={value!r}")
+    # The same walk that generates the toy's true warps, on two uniform clocks.
     t = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
     tau = np.linspace(0.0, 1.0, m) if m > 1 else np.zeros(1)
-    i = j = 0
-    path = [(0, 0)]
-    while (i, j) != (n - 1, m - 1):
-        if i == n - 1:
-            j += 1
-        elif j == m - 1:
-            i += 1
-        else:
-            gaps = (abs(t[i + 1] - tau[j + 1]), abs(t[i + 1] - tau[j]), abs(t[i] - tau[j + 1]))
-            step = int(np.argmin(gaps))
-            i, j = (i + 1, j + 1) if step == 0 else (i + 1, j) if step == 1 else (i, j + 1)
-        path.append((int(i), int(j)))
-    return path
+    return [(int(i), int(j)) for i, j in _walk(t, tau)]
 
 
 def path_deviation(path, reference) -> float:

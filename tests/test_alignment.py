@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from brute_force import all_paths
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
@@ -25,20 +26,7 @@ from mmcourse.alignment import (ctc_collapse, ctc_loss, dtw, optimal_transport, 
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Brute-force references
-
-
-def all_paths(n, m):
-    """Every monotone warping path from (0, 0) to (n−1, m−1) with steps (1, 0), (0, 1), (1, 1)."""
-    def extend(path):
-        i, j = path[-1]
-        if (i, j) == (n - 1, m - 1):
-            yield list(path)
-            return
-        for di, dj in ((1, 0), (0, 1), (1, 1)):
-            if i + di < n and j + dj < m:
-                yield from extend(path + [(i + di, j + dj)])
-    return list(extend([(0, 0)]))
+# Brute-force references (all_paths lives in brute_force.py, shared with test_soft_alignment)
 
 
 def path_count(n, m):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mmcourse import exercises
 from mmcourse.book import STUB_MESSAGE
 from mmcourse.exercises import (CheckResult, check_fusion_predictions, check_low_rank_factors, check_mi_matrix,
                                 check_tensor_fusion)
@@ -125,6 +126,21 @@ def test_not_attempted(name):
     result = CHECKERS[name][0](not_attempted)
     assert not result.passed
     assert result.message == "not attempted yet (the function raises NotImplementedError)"
+
+
+SOLUTION_CHECKERS = [name for name in exercises.__all__ if name.startswith("check_")
+                     and name != "check_fusion_predictions"]  # the one checker of answers, not of a function
+
+
+@pytest.mark.parametrize("name", SOLUTION_CHECKERS)
+def test_every_checker_reports_a_stub_and_leaves_the_global_generator_alone(name):
+    torch.manual_seed(1)
+    expected = torch.rand(3)
+    torch.manual_seed(1)
+    result = getattr(exercises, name)(not_attempted)
+    assert not result.passed
+    assert result.message == "not attempted yet (the function raises NotImplementedError)", result.message
+    assert torch.equal(torch.rand(3), expected)
 
 
 @pytest.mark.parametrize("name", list(CHECKERS))

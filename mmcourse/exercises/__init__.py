@@ -4,22 +4,29 @@ A checker returns a :class:`CheckResult`, shown as one line that starts with ``P
 ``python -m mmcourse.book grade`` counts those lines in executed notebooks. A student version of a notebook keeps
 the check cells and stubs the solutions, so an unanswered exercise reports ``FAIL … not attempted``.
 """
-from mmcourse.exercises import (alignment, contextual, contrastive, coordination, fission, fusion, heterogeneous, matching,
-                                optimization, robustness, segmentation, warping_spaces)
+from mmcourse.exercises import (alignment, contextual, contrastive, coordination, emap, fission, fusion, heterogeneity,
+                                heterogeneous, learning, matching, optimization, pid, pid_data, robustness, segmentation,
+                                warping_spaces)
 from mmcourse.exercises._check import CheckResult
 from mmcourse.exercises.alignment import *  # noqa: F401,F403
 from mmcourse.exercises.contextual import *  # noqa: F401,F403
 from mmcourse.exercises.contrastive import *  # noqa: F401,F403
 from mmcourse.exercises.coordination import *  # noqa: F401,F403
+from mmcourse.exercises.emap import *  # noqa: F401,F403
 from mmcourse.exercises.fission import *  # noqa: F401,F403
 from mmcourse.exercises.fusion import *  # noqa: F401,F403
+from mmcourse.exercises.heterogeneity import *  # noqa: F401,F403
 from mmcourse.exercises.heterogeneous import *  # noqa: F401,F403
+from mmcourse.exercises.learning import *  # noqa: F401,F403
 from mmcourse.exercises.matching import *  # noqa: F401,F403
 from mmcourse.exercises.optimization import *  # noqa: F401,F403
+from mmcourse.exercises.pid import *  # noqa: F401,F403
+from mmcourse.exercises.pid_data import *  # noqa: F401,F403
 from mmcourse.exercises.robustness import *  # noqa: F401,F403
 from mmcourse.exercises.segmentation import *  # noqa: F401,F403
 from mmcourse.exercises.warping_spaces import *  # noqa: F401,F403
 
 __all__ = ["CheckResult", *fusion.__all__, *alignment.__all__, *heterogeneous.__all__, *optimization.__all__,
            *robustness.__all__, *coordination.__all__, *contrastive.__all__, *fission.__all__, *matching.__all__,
-           *warping_spaces.__all__, *segmentation.__all__, *contextual.__all__]
+           *warping_spaces.__all__, *segmentation.__all__, *contextual.__all__, *pid.__all__, *pid_data.__all__,
+           *emap.__all__, *heterogeneity.__all__, *learning.__all__]

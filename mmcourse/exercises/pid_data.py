@@ -1,0 +1,2 @@
+"""Stub: filled in by its author."""
+__all__: list[str] = []

@@ -11,6 +11,7 @@ from scipy.stats import ortho_group
 
 import mmcourse.alignment as alignment
 import mmcourse.alignment.adversarial as adversarial_module
+import mmcourse.alignment.orthogonal as orthogonal_module
 from mmcourse.alignment import (AdversarialMapping, AdversarialResult, fit_adversarial_mapping, make_rotated_clouds,
                                 translation_accuracy, mutual_nearest_neighbours, orthogonalize, procrustes,
                                 procrustes_refinement)
@@ -222,7 +223,11 @@ def test_fit_is_deterministic_and_checks_its_arguments():
 
 
 def test_public_names_and_doctests():
-    for name in adversarial_module.__all__:
-        assert getattr(alignment, name) is getattr(adversarial_module, name)
-    result = doctest.testmod(adversarial_module)
-    assert result.attempted >= 6 and result.failed == 0
+    attempted = 0
+    for module in (orthogonal_module, adversarial_module):
+        for name in module.__all__:
+            assert getattr(alignment, name) is getattr(module, name)
+        result = doctest.testmod(module)
+        assert result.failed == 0
+        attempted += result.attempted
+    assert attempted >= 6

@@ -7,8 +7,8 @@
 - Continuous alignment (3.2), warping: :func:`dtw` (cost and optimal path), :func:`soft_dtw` (Cuturi and
   Blondel's differentiable relaxation) and :func:`soft_alignment` (its expected alignment matrix), in
   :mod:`mmcourse.alignment.warping`; canonical time warping across feature spaces in :mod:`mmcourse.alignment.ctw`;
-  adversarial mapping of one embedding space onto another, with Procrustes refinement, in
-  :mod:`mmcourse.alignment.adversarial`.
+  adversarial mapping of one embedding space onto another in :mod:`mmcourse.alignment.adversarial`, with
+  Procrustes refinement in :mod:`mmcourse.alignment.orthogonal`.
 - Continuous alignment (3.2), segmentation: :func:`ctc_loss` (the CTC negative log-likelihood of one target,
   summed over all alignments), in :mod:`mmcourse.alignment.ctc`; batched CTC training, decoding, best paths and
   unsupervised boundary discovery, in :mod:`mmcourse.alignment.segmentation`.
@@ -30,16 +30,17 @@ Examples
 array([[0. , 0.5],
        [0.5, 0. ]])
 """
-from mmcourse.alignment import adversarial, contextual, ctw, matching, segmentation
+from mmcourse.alignment import adversarial, contextual, ctw, matching, orthogonal, segmentation
 from mmcourse.alignment.adversarial import *  # noqa: F401,F403
 from mmcourse.alignment.contextual import *  # noqa: F401,F403
 from mmcourse.alignment.ctc import ctc_collapse, ctc_loss
 from mmcourse.alignment.ctw import *  # noqa: F401,F403
 from mmcourse.alignment.matching import *  # noqa: F401,F403
+from mmcourse.alignment.orthogonal import *  # noqa: F401,F403
 from mmcourse.alignment.segmentation import *  # noqa: F401,F403
 from mmcourse.alignment.transport import optimal_transport, sinkhorn, transport_cost
 from mmcourse.alignment.warping import dtw, soft_alignment, soft_dtw, squared_distances
 
 __all__ = ["dtw", "soft_dtw", "soft_alignment", "squared_distances", "optimal_transport", "sinkhorn", "transport_cost",
-           "ctc_loss", "ctc_collapse", *matching.__all__, *ctw.__all__, *adversarial.__all__, *segmentation.__all__,
+           "ctc_loss", "ctc_collapse", *matching.__all__, *ctw.__all__, *orthogonal.__all__, *adversarial.__all__, *segmentation.__all__,
            *contextual.__all__]

@@ -230,6 +230,25 @@ def test_gradient_inputs_are_untouched_and_shapes():
     assert not x1.requires_grad and x1.grad is None and all(p.grad is None for p in model.parameters())
 
 
+def test_gradient_views_work_under_no_grad():
+    # a caller's no_grad block (e.g. around an evaluation loop) once made both raise "does not require grad"
+    x1, x2 = (x.double() for x in pairs(6))
+    model = Bilinear(torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64),
+                     torch.tensor([0.0, 0.0, 3.0, 4.0], dtype=torch.float64))
+    expected = (gradient_attribution(model, x1, x2), second_order_interaction(model, x1, x2))
+    with torch.no_grad():
+        assert gradient_attribution(model, x1, x2) == expected[0]
+        assert second_order_interaction(model, x1, x2) == pytest.approx(expected[1], rel=1e-12)
+    assert expected[1] == pytest.approx(5 * 5 ** 0.5, rel=1e-12)  # ‖w1‖‖w2‖ = √5 · 5
+
+
+def test_gradient_views_of_a_model_that_ignores_its_inputs():
+    x1, x2 = pairs(6)
+    constant = lambda a, b: torch.zeros(a.shape[0], 2)  # noqa: E731
+    assert gradient_attribution(constant, x1, x2) == (0.0, 0.0)
+    assert second_order_interaction(constant, x1, x2) == 0.0
+
+
 @pytest.mark.parametrize("fn", [gradient_attribution, second_order_interaction])
 def test_gradient_errors(fn):
     name = fn.__name__

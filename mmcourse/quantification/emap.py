@@ -104,7 +104,8 @@ def emap_logits(model: Model, x1: Tensor, x2: Tensor, *, batch_size: int = 65536
     x1, x2 : torch.Tensor
         ``(N, ...)`` each, ``N ≥ 2``: the evaluation pairs.
     batch_size : int
-        The number of cross pairs per model call.
+        The number of cross pairs per model call, rounded down to whole rows of the grid (at least one row of
+        :math:`N` pairs).
 
     Returns
     -------
@@ -260,8 +261,11 @@ def gradient_attribution(model: Model, x1: Tensor, x2: Tensor, target=None) -> t
     """
     where = "gradient_attribution"
     x1, x2 = _prepared(model, x1, x2, where)
-    with _EvalMode(model):
+    # enable_grad: a caller's `with torch.no_grad()` must not break a function whose result is a gradient
+    with _EvalMode(model), torch.enable_grad():
         value = _selected(model, x1, x2, target, where)
+        if not value.requires_grad:  # the logits depend on neither input
+            return 0.0, 0.0
         grads = torch.autograd.grad(value, (x1, x2), allow_unused=True)
     return tuple(0.0 if g is None else g.abs().mean().item() for g in grads)
 
@@ -301,8 +305,10 @@ def second_order_interaction(model: Model, x1: Tensor, x2: Tensor, target=None) 
     x1, x2 = _prepared(model, x1, x2, where)
     n = x1.shape[0]
     squares = torch.zeros(n, dtype=torch.float64, device=x1.device)
-    with _EvalMode(model):
+    with _EvalMode(model), torch.enable_grad():
         value = _selected(model, x1, x2, target, where)
+        if not value.requires_grad:  # the logits depend on neither input
+            return 0.0
         (g2,) = torch.autograd.grad(value, x2, create_graph=True, allow_unused=True)
         if g2 is None or not g2.requires_grad:  # x2 unused, or its gradient does not depend on anything
             return 0.0

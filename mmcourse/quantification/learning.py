@@ -1,2 +1,443 @@
-"""Stub: filled in by its author."""
-__all__: list[str] = []
+r"""The learning process (Part 7.3): how each modality is learned, when a model starts to overfit, and what a fusion
+costs.
+
+- :func:`modality_learning_curves` trains a multimodal :class:`~mmcourse.representation.LogitSumModel` and each
+  modality's branch alone with the same budget (Part 2.3's :func:`~mmcourse.representation.fit_balanced`), and
+  records every head's curves, so that one can see which modality the multimodal model learns and when it overfits.
+- :func:`overfitting_epoch` and :func:`generalization_gap` read a learning curve.
+- :func:`measure_complexity` counts a model's parameters, its training memory and its time per epoch;
+  :func:`tradeoff_table` puts accuracy, robustness and these costs side by side for several fusions, and
+  :func:`pareto_front` keeps the methods that no other method beats on every axis.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from mmcourse.representation import (DEFAULT_LEVELS, FUSIONS, NOISES, FusionModel, LogitSumModel,
+                                     accuracy_under_noise, fit_balanced, relative_robustness)
+from mmcourse.training import _check_data, evaluate, fit
+from mmcourse.utils import get_device, set_seed
+
+__all__ = ["modality_learning_curves", "learning_summary", "overfitting_epoch", "generalization_gap", "Complexity",
+           "measure_complexity", "tradeoff_table", "pareto_front"]
+
+
+def _flat(data, where: str):
+    inputs, labels = _check_data(data, where)
+    return [x.reshape(len(x), -1).float() for x in inputs], labels
+
+
+def modality_learning_curves(train, val, *, names: Sequence[str] | None = None, epochs: int = 40, lr: float = 0.05,
+                             batch_size: int = 50, width: int = 32, momentum: float = 0.9, weight_decay: float = 0.0,
+                             seed: int = 0) -> pd.DataFrame:
+    r"""Learning curves of a multimodal model, of each of its modality branches, and of each modality alone.
+
+    The multimodal model is a late fusion by a sum of logits, :math:`f(x) = \sum_m g_m(x_m)`
+    (:class:`~mmcourse.representation.LogitSumModel`), trained on the fused loss. The unimodal model of modality
+    :math:`m` is the same architecture trained on branch :math:`g_m`'s loss alone, from the same initial weights,
+    with the same optimiser, batches and number of epochs (:func:`~mmcourse.representation.fit_balanced` with
+    ``head_weights`` one-hot). Comparing branch :math:`g_m` inside the multimodal model with :math:`g_m` trained
+    alone shows how much the multimodal model learned from modality :math:`m` (Peng et al., 2022); comparing the
+    fused curve with the unimodal ones shows which model overfits first (Wang et al., 2020).
+
+    Book section: Part 7.3 The learning process (and Part 2.3 Optimization).
+
+    Parameters
+    ----------
+    train, val : (inputs, labels)
+        One tensor per modality (M ≥ 2; each is flattened to vectors) and the labels.
+    names : sequence of str, optional
+        A name per modality; default ``"x1", "x2", …``.
+    epochs, lr, batch_size, momentum, weight_decay
+        SGD settings shared by all models.
+    width : int
+        Feature size of every branch's encoder.
+    seed : int
+        Seeds the initial weights and the batches (the same for every model).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (model, head, epoch), with columns ``model`` (``"multimodal"`` or ``"<name> alone"``),
+        ``head`` (``"fused"`` or a modality name), ``epoch`` (1-based), ``train_loss`` and ``val_loss``
+        (cross-entropy on the whole split, measured after the epoch in eval mode) and ``val_accuracy``.
+        The unimodal models have one head, their own modality's.
+
+    Examples
+    --------
+    >>> x = [torch.randn(60, 2), torch.randn(60, 3)]; y = (x[0][:, 0] > 0).long()
+    >>> curves = modality_learning_curves((x, y), (x, y), epochs=2, width=4)
+    >>> curves.groupby(["model", "head"], sort=False).size()  # doctest: +NORMALIZE_WHITESPACE
+    model       head
+    multimodal  fused    2
+                x1       2
+                x2       2
+    x1 alone    x1       2
+    x2 alone    x2       2
+    dtype: int64
+    """
+    inputs, labels = _flat(train, "modality_learning_curves")
+    val = _flat(val, "modality_learning_curves (val)")
+    count = len(inputs)
+    if count < 2:
+        raise ValueError(f"modality_learning_curves: expected at least 2 modalities, got {count}")
+    if len(val[0]) != count or any(v.shape[1] != x.shape[1] for v, x in zip(val[0], inputs)):
+        raise ValueError(f"modality_learning_curves: val must have the training modalities' sizes "
+                         f"{[x.shape[1] for x in inputs]}, got {[v.shape[1] for v in val[0]]}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("width", width)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"modality_learning_curves: {name} must be a positive integer, got {value!r}")
+    names = [f"x{m + 1}" for m in range(count)] if names is None else [str(n) for n in names]
+    if len(names) != count or len(set(names)) != count or "fused" in names:
+        raise ValueError(f"modality_learning_curves: names must be {count} distinct names other than 'fused', "
+                         f"got {names!r}")
+    classes = int(max(labels.max(), val[1].max())) + 1
+    settings = dict(epochs=epochs, lr=lr, batch_size=batch_size, momentum=momentum, weight_decay=weight_decay,
+                    progress=False)
+    runs = {"multimodal": (None, ["fused", *names])}
+    runs.update({f"{name} alone": ([float(k == m) for k in range(count + 1)], [name])
+                 for m, name in enumerate(names, start=1)})
+    rows = []
+    for model_name, (head_weights, heads) in runs.items():
+        set_seed(seed)
+        model = LogitSumModel([x.shape[1] for x in inputs], max(classes, 2), width=width)
+        history = fit_balanced(model, (inputs, labels), val, head_weights=head_weights, **settings)
+        accuracies = np.column_stack([history.val_acc, history.branch_val_acc])   # (epochs, heads) like the losses
+        for head in heads:
+            k = 0 if head == "fused" else names.index(head) + 1
+            for epoch in range(epochs):
+                rows.append({"model": model_name, "head": head, "epoch": epoch + 1,
+                             "train_loss": history.head_train_loss[epoch][k],
+                             "val_loss": history.head_val_loss[epoch][k], "val_accuracy": accuracies[epoch, k]})
+    return pd.DataFrame(rows)
+
+
+def learning_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, head) of :func:`modality_learning_curves`' table: the best epoch (:func:`overfitting_epoch`),
+    the lowest validation loss, the validation accuracy at the best epoch, and the generalisation gap
+    (:func:`generalization_gap`) at the best and at the last epoch.
+
+    Examples
+    --------
+    >>> curves = pd.DataFrame({"model": "m", "head": "h", "epoch": [1, 2, 3], "train_loss": [0.6, 0.4, 0.2],
+    ...                        "val_loss": [0.7, 0.5, 0.6], "val_accuracy": [0.6, 0.7, 0.7]})
+    >>> learning_summary(curves).round(2).to_dict("records")[0]["best epoch"]
+    2
+    """
+    missing = {"model", "head", "epoch", "train_loss", "val_loss", "val_accuracy"} - set(curves.columns)
+    if missing:
+        raise ValueError(f"learning_summary: curves lacks the columns {sorted(missing)}")
+    rows = {}
+    for key, group in curves.sort_values("epoch", kind="stable").groupby(["model", "head"], sort=False):
+        best = overfitting_epoch(group["val_loss"])
+        gap = generalization_gap(group["train_loss"], group["val_loss"])
+        rows[key] = {"best epoch": best, "lowest val loss": group["val_loss"].min(),
+                     "val accuracy at best": group["val_accuracy"].iloc[best - 1],
+                     "gap at best": gap[best - 1], "gap at end": gap[-1]}
+    return pd.DataFrame(rows).T.rename_axis(["model", "head"]).astype({"best epoch": int})
+
+
+def _losses(values, name: str, where: str) -> np.ndarray:
+    array = np.asarray(getattr(values, "val_loss", values), dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{where}: {name} must be a non-empty 1-D sequence of losses (one per epoch), got shape "
+                         f"{array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{where}: {name} holds NaN or infinity")
+    return array
+
+
+def overfitting_epoch(val_loss, *, tolerance: float = 0.0) -> int:
+    r"""The best epoch of a learning curve: the first epoch whose validation loss is within ``tolerance`` of the
+    lowest, :math:`e^\star = \min\{e : L_{\text{val}}(e) \le \min_{e'} L_{\text{val}}(e') + \text{tolerance}\}`.
+
+    After :math:`e^\star` the validation loss no longer improves: the model starts to overfit (early stopping
+    would keep the weights of epoch :math:`e^\star`).
+
+    Parameters
+    ----------
+    val_loss : sequence of float or History
+        The validation loss after each epoch (a :class:`~mmcourse.training.History`'s ``val_loss`` is used).
+    tolerance : float
+        ≥ 0; a small tolerance ignores late improvements smaller than it.
+
+    Returns
+    -------
+    int
+        1-based.
+
+    Examples
+    --------
+    >>> overfitting_epoch([0.9, 0.5, 0.4, 0.45, 0.6])
+    3
+    >>> overfitting_epoch([0.9, 0.5, 0.41, 0.4, 0.6], tolerance=0.02)
+    3
+    """
+    losses = _losses(val_loss, "val_loss", "overfitting_epoch")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 <= tolerance < np.inf:
+        raise ValueError(f"overfitting_epoch: tolerance must be a finite number ≥ 0, got {tolerance!r}")
+    return int(np.flatnonzero(losses <= losses.min() + tolerance)[0]) + 1
+
+
+def generalization_gap(train_loss, val_loss=None) -> np.ndarray:
+    r"""The generalisation gap after each epoch, :math:`L_{\text{val}}(e) - L_{\text{train}}(e)`: how much worse
+    the model does on data it has not seen (positive when it overfits).
+
+    Parameters
+    ----------
+    train_loss, val_loss : sequence of float
+        The losses after each epoch, or a single :class:`~mmcourse.training.History` as ``train_loss``. (A
+        ``History``'s training loss is the average over the epoch's batches while the weights changed, so it
+        overstates the training loss early on; the curves of :func:`modality_learning_curves` are measured after
+        each epoch.)
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> generalization_gap([0.5, 0.3, 0.1], [0.6, 0.45, 0.5]).round(2).tolist()
+    [0.1, 0.15, 0.4]
+    """
+    if val_loss is None:
+        if not hasattr(train_loss, "train_loss"):
+            raise ValueError("generalization_gap: give train_loss and val_loss, or a History")
+        train_loss, val_loss = train_loss.train_loss, train_loss.val_loss
+    train = _losses(train_loss, "train_loss", "generalization_gap")
+    val = _losses(val_loss, "val_loss", "generalization_gap")
+    if train.shape != val.shape:
+        raise ValueError(f"generalization_gap: train_loss has {train.size} epochs but val_loss has {val.size}")
+    return val - train
+
+
+@dataclass(frozen=True)
+class Complexity:
+    """What a model costs (:func:`measure_complexity`). Bytes are exact counts, not estimates of a process's size.
+
+    Attributes
+    ----------
+    parameters : int
+        Scalar parameters (shared ones once).
+    parameter_bytes : int
+        Their bytes.
+    activation_bytes : int
+        Bytes of the tensors autograd saves during the forward pass of one training batch to compute the backward
+        pass (the batch itself included, the parameters excluded).
+    training_bytes : int
+        ``parameter_bytes × (2 + optimizer_states) + activation_bytes``: the weights, their gradients, the
+        optimiser's state per weight (2 for Adam) and the saved activations.
+    seconds_per_epoch : float
+        Wall time of one training epoch (``nan`` when not timed); depends on the machine and its load.
+    """
+
+    parameters: int
+    parameter_bytes: int
+    activation_bytes: int
+    training_bytes: int
+    seconds_per_epoch: float
+
+
+def _activation_bytes(model: nn.Module, inputs: list[Tensor], labels: Tensor) -> int:
+    """Bytes of the distinct non-parameter tensors saved for backward in one forward pass (and the loss)."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen: dict[tuple, int] = {}
+
+    def pack(t: Tensor):
+        if t.untyped_storage().data_ptr() not in weights:
+            key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
+            seen[key] = t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        nn.functional.cross_entropy(model(*inputs), labels)
+    return int(sum(seen.values()))
+
+
+def measure_complexity(model: nn.Module, data, *, batch_size: int = 128, epochs: int = 1, lr: float = 1e-2,
+                       optimizer_states: int = 2, device: torch.device | str | None = None) -> Complexity:
+    r"""Parameters, training memory and training time of ``model`` on ``data``, measured on a copy (``model`` and
+    torch's global random state are left as they were).
+
+    Memory is counted, not sampled: the parameters' bytes :math:`P`, and the bytes :math:`A` of the activations that
+    autograd keeps for the backward pass of one batch of ``batch_size`` examples (read with
+    :func:`torch.autograd.graph.saved_tensors_hooks`). Training with Adam holds the weights, their gradients and
+    two moments per weight, so :math:`\text{training bytes} = (2 + s) P + A` with :math:`s` = ``optimizer_states``.
+    The count leaves out what PyTorch and the allocator add (workspaces, caching, fragmentation), so it is a lower
+    bound on what a process needs, but it is the same on every machine. Time is the wall time per epoch of
+    :func:`~mmcourse.training.fit`, after a warm-up epoch on two batches.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Called as ``model(*inputs)``.
+    data : (inputs, labels)
+        Training data; the first ``batch_size`` rows make the batch whose activations are counted.
+    batch_size : int
+    epochs : int
+        Epochs to time (``0``: do not time, ``seconds_per_epoch`` is ``nan``).
+    lr : float
+        Adam's learning rate for the timed epochs.
+    optimizer_states : int
+        Tensors of optimiser state per weight (2 for Adam, 1 for SGD with momentum, 0 for plain SGD).
+    device : optional
+        Where to measure; default :func:`mmcourse.get_device`.
+
+    Returns
+    -------
+    Complexity
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 2))
+    >>> data = ([torch.randn(64, 10)], torch.zeros(64, dtype=torch.long))
+    >>> c = measure_complexity(net, data, batch_size=32, epochs=0, device="cpu")
+    >>> c.parameters, c.parameter_bytes, c.training_bytes == 4 * c.parameter_bytes + c.activation_bytes
+    (262, 1048, True)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"measure_complexity: model must be a torch.nn.Module, got {type(model).__name__}")
+    inputs, labels = _check_data(data, "measure_complexity")
+    for name, value, low in (("batch_size", batch_size, 1), ("epochs", epochs, 0),
+                             ("optimizer_states", optimizer_states, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"measure_complexity: {name} must be an integer ≥ {low}, got {value!r}")
+    device = get_device(device)
+    twin = copy.deepcopy(model).to(device).train()
+    parameters = list({id(p): p for p in twin.parameters()}.values())
+    count = sum(p.numel() for p in parameters)
+    parameter_bytes = sum(p.numel() * p.element_size() for p in parameters)
+    batch = torch.arange(min(batch_size, len(labels)))
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        activation_bytes = _activation_bytes(twin, [x[batch].to(device) for x in inputs], labels[batch].to(device))
+        seconds = float("nan")
+        if epochs:  # one warm-up epoch on two batches, so that first-call overheads are not timed
+            fit(twin, ([x[:2 * batch_size] for x in inputs], labels[:2 * batch_size]), epochs=1, lr=lr,
+                batch_size=batch_size, device=device, progress=False)
+            start = time.perf_counter()
+            fit(twin, (inputs, labels), epochs=epochs, lr=lr, batch_size=batch_size, device=device, progress=False)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            seconds = (time.perf_counter() - start) / epochs
+    return Complexity(count, parameter_bytes, activation_bytes,
+                      (2 + optimizer_states) * parameter_bytes + activation_bytes, seconds)
+
+
+def tradeoff_table(train, test, fusions: Sequence[str] | None = None, *, noises: Mapping[int, Sequence[str]] | None
+                   = None, levels: Sequence[float] = DEFAULT_LEVELS, width: int = 16, epochs: int = 12,
+                   lr: float = 2e-2, batch_size: int = 256, encoder: str = "mlp", seed: int = 0) -> pd.DataFrame:
+    """Performance, robustness and complexity of several fusions trained the same way on the same data.
+
+    Each fusion becomes a :class:`~mmcourse.representation.FusionModel` (``width``, ``encoder``), trained from
+    ``seed`` with :func:`~mmcourse.training.fit` (Adam); its test accuracy, its relative robustness (the mean over
+    the ``noises`` of :func:`~mmcourse.representation.relative_robustness` of the
+    :func:`~mmcourse.representation.accuracy_under_noise` curve, one modality corrupted at a time), and its
+    :func:`measure_complexity` (the time is that of the training run itself, after a warm-up epoch on a copy).
+
+    Parameters
+    ----------
+    train, test : (inputs, labels)
+    fusions : sequence of str, optional
+        Names from :data:`~mmcourse.representation.FUSIONS`; default all of them.
+    noises : mapping {modality index: noise kinds}, optional
+        Default ``"gaussian"`` and ``"dropout"`` on every modality.
+    levels : sequence of float
+        The noise levels of the robustness curves.
+    width, epochs, lr, batch_size, encoder, seed
+        The model and its training.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by fusion, with columns ``accuracy``, ``relative robustness``, ``parameters``,
+        ``seconds per epoch`` and ``memory (KiB)`` (the ``training_bytes`` of :class:`Complexity` / 1024).
+
+    Examples
+    --------
+    >>> x = [torch.randn(80, 3), torch.randn(80, 3)]; y = (x[0][:, 0] > 0).long()
+    >>> table = tradeoff_table((x, y), (x, y), ["additive", "tensor"], levels=[0, 1], width=4, epochs=2)
+    >>> list(table.index), bool(table.loc["tensor", "parameters"] > table.loc["additive", "parameters"])
+    (['additive', 'tensor'], True)
+    """
+    inputs, labels = _check_data(train, "tradeoff_table")
+    test = _check_data(test, "tradeoff_table (test)")
+    fusions = list(FUSIONS) if fusions is None else list(fusions)
+    unknown = [f for f in fusions if f not in FUSIONS]
+    if unknown or not fusions:
+        raise ValueError(f"tradeoff_table: unknown fusions {unknown}; known fusions: {', '.join(FUSIONS)}")
+    noises = {m: ("gaussian", "dropout") for m in range(len(inputs))} if noises is None else dict(noises)
+    if not noises or any(not isinstance(m, int) or not 0 <= m < len(inputs) for m in noises):
+        raise ValueError(f"tradeoff_table: noises must map modality indices 0..{len(inputs) - 1} to noise kinds, "
+                         f"got {noises!r}")
+    unknown = sorted({kind for kinds in noises.values() for kind in kinds} - set(NOISES))
+    if unknown:
+        raise ValueError(f"tradeoff_table: unknown noise kinds {unknown}; known kinds: {', '.join(NOISES)}")
+    grid = np.asarray(levels, dtype=float)
+    if grid.ndim != 1 or grid.size < 2 or not (np.diff(grid) > 0).all() or grid[0] < 0 or grid[-1] > 1:
+        raise ValueError(f"tradeoff_table: levels must be at least 2 increasing noise levels in [0, 1], got "
+                         f"{list(levels)!r}")
+    classes = int(labels.max()) + 1
+    rows = {}
+    for name in fusions:
+        set_seed(seed)
+        model = FusionModel([x[0] for x in inputs], classes, name, width=width, encoder=encoder)
+        with torch.random.fork_rng():  # a warm-up epoch on a copy, so that first-call overheads are not timed
+            fit(copy.deepcopy(model), ([x[:2 * batch_size] for x in inputs], labels[:2 * batch_size]), epochs=1,
+                lr=lr, batch_size=batch_size, progress=False)
+        start = time.perf_counter()
+        fit(model, (inputs, labels), epochs=epochs, lr=lr, batch_size=batch_size, progress=False)
+        seconds = (time.perf_counter() - start) / epochs
+        cost = measure_complexity(model, (inputs, labels), batch_size=batch_size, epochs=0)
+        robustness = np.mean([relative_robustness(accuracy_under_noise(model, test, m, kind, levels), levels)
+                              for m, kinds in noises.items() for kind in kinds])
+        rows[name] = {"accuracy": evaluate(model, test)["accuracy"], "relative robustness": float(robustness),
+                      "parameters": cost.parameters, "seconds per epoch": seconds,
+                      "memory (KiB)": cost.training_bytes / 1024}
+    return pd.DataFrame(rows).T.astype({"parameters": int}).rename_axis("fusion")
+
+
+def pareto_front(points, *, maximize: Sequence = (), minimize: Sequence = ()):
+    r"""Which points are Pareto-optimal: no other point is at least as good on every objective and strictly better
+    on one. Point :math:`i` is dominated by :math:`j` when :math:`s_j \ge s_i` for every score to maximise,
+    :math:`c_j \le c_i` for every cost to minimise, and one of these inequalities is strict.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame or array of shape (n, k)
+    maximize, minimize : sequence
+        Column names (DataFrame) or column indices (array) of the scores and of the costs.
+
+    Returns
+    -------
+    pandas.Series of bool (indexed like ``points``) or numpy.ndarray of bool: True on the front.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"accuracy": [0.9, 0.95, 0.85, 0.95], "cost": [10, 50, 20, 60]}, index=list("abcd"))
+    >>> pareto_front(table, maximize=["accuracy"], minimize=["cost"]).to_dict()
+    {'a': True, 'b': True, 'c': False, 'd': False}
+    """
+    frame = isinstance(points, pd.DataFrame)
+    columns = list(maximize) + list(minimize)
+    if not columns:
+        raise ValueError("pareto_front: name at least one column to maximize or minimize")
+    try:
+        values = (points[columns].to_numpy(dtype=float) if frame else np.asarray(points, dtype=float)[:, columns])
+    except (KeyError, IndexError, TypeError, ValueError) as err:
+        raise ValueError(f"pareto_front: cannot read the columns {columns} of points ({err})") from err
+    if not np.isfinite(values).all():
+        raise ValueError("pareto_front: points hold NaN or infinity")
+    better = values * np.r_[np.ones(len(maximize)), -np.ones(len(minimize))]   # larger is better everywhere
+    at_least = (better[None, :, :] >= better[:, None, :]).all(-1)            # [i, j]: j ≥ i everywhere
+    strictly = (better[None, :, :] > better[:, None, :]).any(-1)
+    front = ~(at_least & strictly).any(1)
+    return pd.Series(front, index=points.index) if frame else front

@@ -17,22 +17,22 @@ and then :math:`U_1 = I_{q^*}(X_1; Y \mid X_2)`, :math:`U_2 = I_{q^*}(X_2; Y \mi
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import null_space
-from scipy.optimize import minimize, nnls
+from scipy import sparse
 
 from mmcourse.utils import as_numpy
 
 __all__ = ["PID", "pid"]
 
-# The solver stops once its certified duality gap is below this many bits.
-GAP_TOL = 1e-9
-
 # p must sum to one within this (absolute) tolerance: tight enough to catch unnormalised counts, loose enough
 # for a table normalised in float32.
 SUM_TOL = 1e-6
+
+# Clarabel's tolerances (its defaults are 1e-8); the certified gap then stays near 1e-9 bits.
+TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -99,110 +99,72 @@ def _cond_mi(q: np.ndarray) -> float:
 
 
 def _solve(p: np.ndarray) -> tuple[np.ndarray, float]:
+    import cvxpy as cp  # here, not at the top: importing it takes about a second, and only this function needs it
+
     n1, n2, ny = p.shape
     p1, p2 = p.sum(axis=1), p.sum(axis=0)  # p(x1, y), p(x2, y)
-    py = p1.sum(axis=0)
-    # q can be positive only where both of its marginals are: the free variables.
+    # q can be positive only where both of its marginals are: the free variables, one per entry of idx.
     idx = np.flatnonzero((p1[:, None, :] > 0) & (p2[None, :, :] > 0))
     a1, a2, ay = np.unravel_index(idx, p.shape)
-    # The independent-given-y point q(x1,x2,y) = p(x1,y) p(x2,y) / p(y) lies in Δ_p with full support: start there.
-    x0 = p1[a1, ay] * p2[a2, ay] / py[ay]
+    # Each free entry appears in one p(x1, y) row and one p(x2, y) row of the constraints A q = b.
+    row1, row2 = a1 * ny + ay, (n1 + a2) * ny + ay
     b = np.concatenate([p1.ravel(), p2.ravel()])
-    rows = _constraints(a1, a2, ay, n1, n2, ny)
-    basis = null_space(rows)
-    if basis.shape[1] == 0:  # Δ_p is a single point
-        return _full(x0, idx, p.shape), 0.0
-    pairs = a1 * n2 + a2
+    pairs = np.unique(a1 * n2 + a2, return_inverse=True)[1]  # the (x1, x2) pair of each entry, numbered
+    m, cols = idx.size, np.arange(idx.size)
+    A = sparse.csr_array((np.ones(2 * m), (np.r_[row1, row2], np.r_[cols, cols])), shape=(b.size, m))
+    S = sparse.csr_array((np.ones(m), (pairs, cols)), shape=(pairs.max() + 1, m))
+    # q(x1, x2, y) = p(x1, y) p(x2, y) / p(y) lies in Δ_p with full support: the fallback should the solver fail.
+    x0 = p1[a1, ay] * p2[a2, ay] / p1.sum(axis=0)[ay]
+    x, w = x0, np.zeros(b.size)
+    q = cp.Variable(m, nonneg=True)
+    marginals = A @ q == b
+    # Σ q log(q / q(x1, x2)) = -H_q(Y | X1, X2): a relative entropy against the pair mass, an exponential cone.
+    problem = cp.Problem(cp.Minimize(cp.sum(cp.rel_entr(q, S.T @ (S @ q)))), [marginals])
+    try:
+        with warnings.catch_warnings():
+            # Tight tolerances sometimes end "almost solved", which cvxpy flags as inaccurate: the certified gap
+            # below is the honest measure of that.
+            warnings.filterwarnings("ignore", "Solution may be inaccurate")
+            problem.solve(solver=cp.CLARABEL, tol_gap_abs=TOL, tol_gap_rel=TOL, tol_feas=TOL)
+    except cp.SolverError:
+        pass
+    if q.value is not None and marginals.dual_value is not None:
+        w = -marginals.dual_value  # cvxpy's multipliers have the opposite sign to ours
+        # A trace of x0 keeps every free entry positive, so that proportional fitting can reach the marginals.
+        fitted = _fit_marginals((1 - 1e-12) * np.maximum(q.value, 0.0) + 1e-12 * x0, b, row1, row2)
+        if np.abs(A @ fitted - b).max() < 1e-9 and _objective(fitted, pairs) < _objective(x0, pairs):
+            x = fitted
+    return _full(x, idx, p.shape), max(0.0, _objective(x, pairs) - _dual_bound(w, b, row1, row2, pairs)) / np.log(2)
 
-    def fun(z):
-        return _objective(np.maximum(x0 + basis @ z, 0.0), pairs, n1 * n2)
 
-    def grad(z):
-        return basis.T @ _gradient(np.maximum(x0 + basis @ z, 0.0), pairs, n1 * n2)
-
-    lower, active, recovered = _dual(p1, p2, rows, pairs, n1 * n2)
-    gap = lambda x: max(0.0, _objective(x, pairs, n1 * n2) - lower) / np.log(2)  # noqa: E731
-    # Usually the point that the dual solution points to, finished by Newton steps, is already optimal.
-    x = _newton_on_face(recovered, recovered > 0, rows, b, pairs, n1 * n2, n2 * ny)
-    if x is not None and gap(x) < GAP_TOL:
-        return _full(x, idx, p.shape), gap(x)
-    # A few SLSQP steps find the face of q*, Newton steps finish on it; more SLSQP steps only if the gap says so
-    # (restarted from x0: continuing from a stopped run was observed to stall).
-    for maxiter in (50, 300, 1000):
-        res = minimize(fun, np.zeros(basis.shape[1]), jac=grad, method="SLSQP",
-                       constraints=[{"type": "ineq", "fun": lambda z: x0 + basis @ z, "jac": lambda z: basis}],
-                       options={"ftol": 1e-15, "maxiter": maxiter})
-        z = res.x
-        # SLSQP may stop at a slightly infeasible iterate: pull it back towards x0 (> 0) until q >= 0.
-        d = basis @ z
-        neg = d < 0
-        t = min(1.0, float((x0[neg] / -d[neg]).min())) if neg.any() else 1.0
-        x = np.maximum(x0 + t * d, 0.0)
-        # SLSQP crawls near the boundary, where the gradient blows up. At the optimum the zeros of q* are whole
-        # pairs (x1, x2) (a lone zero in a pair with mass could be raised at an infinite rate of decrease), so:
-        # empty the pairs that SLSQP left (almost) empty, or those whose dual constraint is slack, and finish
-        # with Newton steps on that face, where q* is interior. Keep the best point.
-        q12 = np.bincount(pairs, x, n1 * n2)
-        for start, keep in ((x, q12[pairs] > 1e-7), (x, active[pairs]), (recovered, recovered > 0)):
-            polished = _newton_on_face(start, keep, rows, b, pairs, n1 * n2, n2 * ny)
-            if polished is not None and _objective(polished, pairs, n1 * n2) < _objective(x, pairs, n1 * n2):
-                x = polished
-        if gap(x) < GAP_TOL:
+def _fit_marginals(x, b, row1, row2, iters=500) -> np.ndarray:
+    """Iterative proportional fitting: rescale ``x`` until both of its marginals are exactly ``b`` (the solver's
+    are only within its tolerance); multiplicative, so zeros stay zero, and from a near-feasible start it moves
+    ``x`` by about the solver's tolerance."""
+    x = x.copy()
+    for _ in range(iters):
+        for rows in (row1, row2):
+            sums = np.bincount(rows, x, b.size)[rows]
+            x = np.where(sums > 0, x * b[rows] / np.where(sums > 0, sums, 1.0), x)
+        if np.abs(np.bincount(row1, x, b.size) + np.bincount(row2, x, b.size) - b).max() < 1e-14:
             break
-    return _full(x, idx, p.shape), gap(x)
+    return x
 
 
-def _dual(p1, p2, rows, pairs, n_pairs) -> tuple[float, np.ndarray, np.ndarray]:
-    r"""A lower bound on the optimum (in nats) from the Lagrange dual, which pairs are active there, and the
-    primal point that the dual solution points to (nearly, not exactly, feasible).
+def _dual_bound(w, b, row1, row2, pairs) -> float:
+    r"""A lower bound (nats) on :math:`\min_{q \in \Delta_p} -H_q(Y \mid X_1, X_2)` from any multipliers ``w``.
 
-    The dual of the BROJA program is :math:`\max \sum p(x_1,y)\lambda(x_1,y) + \sum p(x_2,y)\mu(x_2,y)` subject
-    to :math:`\log\sum_y e^{\lambda(x_1,y)+\mu(x_2,y)} \le 0` for every pair (the sums over the free entries).
-    Any (λ, μ), shifted down by its largest constraint violation, is feasible, so its value bounds the optimum.
+    The Lagrange dual of the program is :math:`\max_w b^\top w` subject to
+    :math:`\log \sum_y e^{\lambda(x_1, y) + \mu(x_2, y)} \le 0` for every pair :math:`(x_1, x_2)` (sums over
+    the free entries; :math:`w = (\lambda, \mu)`). Shifting :math:`\lambda` of any ``w`` down by the largest
+    violation :math:`v` makes it feasible and lowers :math:`b^\top w` by :math:`v` (:math:`p(x_1, y)` sums to one),
+    so :math:`b^\top w - v` bounds the optimum from below (weak duality).
     """
-    n_eq = rows.shape[0]
-    bvec = np.concatenate([p1.ravel(), p2.ravel()])
-    has = np.bincount(pairs, minlength=n_pairs) > 0
-
-    def lse(w):
-        c = rows.T @ w  # λ(x1, y) + μ(x2, y) on each free entry
-        top = np.full(n_pairs, -np.inf)
-        np.maximum.at(top, pairs, c)
-        top = np.where(has, top, 0.0)
-        sums = np.bincount(pairs, np.exp(c - top[pairs]), n_pairs)
-        return np.where(has, top + np.log(np.where(has, sums, 1.0)), -np.inf), c, top
-
-    def cons(w):
-        return -lse(w)[0][has]
-
-    def cons_jac(w):
-        value, c, _ = lse(w)
-        soft = np.exp(c - value[pairs])  # softmax over y within each pair
-        jac = np.zeros((n_pairs, n_eq))
-        np.add.at(jac, pairs, (rows * soft).T)
-        return -jac[has]
-
-    res = minimize(lambda w: -bvec @ w, np.zeros(n_eq), jac=lambda w: -bvec, method="SLSQP",
-                   constraints=[{"type": "ineq", "fun": cons, "jac": cons_jac}],
-                   options={"ftol": 1e-14, "maxiter": 500})
-    value, c, _ = lse(res.x)
-    violation = max(0.0, float(value[has].max()))
-    active = value > -1e-6
-    # Primal recovery: at the optimum q(x1, x2, y) = s(x1, x2) exp(λ + μ) on the active pairs, with s >= 0 the
-    # pair masses; fit s to the marginals by non-negative least squares.
-    soft = np.where(active[pairs], np.exp(c - np.where(has, value, 0.0)[pairs]), 0.0)
-    design = np.zeros((n_eq, n_pairs))
-    np.add.at(design.T, pairs, (rows * soft).T)
-    mass = nnls(design, bvec)[0]
-    return float(bvec @ res.x) - violation, active, mass[pairs] * soft
-
-
-def _constraints(a1, a2, ay, n1, n2, ny) -> np.ndarray:
-    """Rows of A in A q = b: one per (x1, y) and one per (x2, y), in the order of ``p.sum(1)``, ``p.sum(0)``."""
-    rows = np.zeros((n1 * ny + n2 * ny, a1.size))
-    rows[a1 * ny + ay, np.arange(a1.size)] = 1.0
-    rows[n1 * ny + a2 * ny + ay, np.arange(a1.size)] = 1.0
-    return rows
+    c = w[row1] + w[row2]
+    top = np.full(pairs.max() + 1, -np.inf)
+    np.maximum.at(top, pairs, c)
+    lse = top + np.log(np.bincount(pairs, np.exp(c - top[pairs])))
+    return float(b @ w) - max(0.0, float(lse.max()))
 
 
 def _full(x, idx, shape) -> np.ndarray:
@@ -211,66 +173,9 @@ def _full(x, idx, shape) -> np.ndarray:
     return q.reshape(shape)
 
 
-def _objective(x, pairs, n_pairs) -> float:
-    """:math:`-H_q(Y \\mid X_1, X_2)` in nats (:math:`I_q(X_1,X_2;Y)` minus the constant :math:`H(Y)`)."""
-    return float(_xlogx(x).sum() - _xlogx(np.bincount(pairs, x, n_pairs)).sum())
-
-
-def _gradient(x, pairs, n_pairs) -> np.ndarray:
-    """:math:`\\log q(x_1,x_2,y) - \\log q(x_1,x_2)`, clipped so that zeros give a large finite pull."""
-    q12 = np.bincount(pairs, x, n_pairs)[pairs]
-    return np.maximum(np.log(np.maximum(x, 1e-300)) - np.log(np.maximum(q12, 1e-300)), -700.0)
-
-
-def _ratio(b, sums, start, stop) -> np.ndarray:
-    """Scaling factors b / sums on the constraint rows start:stop (1 elsewhere and where a sum is 0)."""
-    out = np.ones_like(b)
-    sl = slice(start, stop)
-    out[sl] = np.where(sums[sl] > 0, b[sl] / np.where(sums[sl] > 0, sums[sl], 1.0), 1.0)
-    return out
-
-
-def _newton_on_face(x, keep, rows, b, pairs, n_pairs, n_x2_rows, iters=50):
-    """Newton's method from ``x`` on the face of Δ_p where only the entries ``keep`` may be positive; None if the
-    face has no positive point near ``x``."""
-    if not keep.any():
-        return None
-    a, v = rows[:, keep], x[keep]
-    basis = null_space(a)
-    split = len(b) - n_x2_rows  # rows [:split] fix p(x1, y), the others p(x2, y)
-    # A strictly positive start on the face: lift x's zeros a little, then iterative proportional fitting
-    # (multiplicative, so it stays positive) restores the marginals; a face with no positive point fails here.
-    v = np.maximum(v, 1e-6 * b.max())
-    previous = np.inf
-    for _ in range(5000):
-        v *= _ratio(b, a @ v, 0, split)[a[:split].argmax(axis=0)]
-        v *= _ratio(b, a @ v, split, a.shape[0])[split + a[split:].argmax(axis=0)]
-        error = np.abs(a @ v - b).max()
-        # Done, or stalled (at rounding level, or crawling towards a face with no positive point: a failure).
-        if error < 1e-14 or error > 0.999 * previous:
-            break
-        previous = error
-    if not (v > 0).all() or np.abs(a @ v - b).max() > 1e-10:
-        return None
-    kp = pairs[keep]
-    for _ in range(iters):
-        if basis.shape[1] == 0:
-            break
-        g = basis.T @ _gradient(v, kp, n_pairs)
-        if np.abs(g).max() < 1e-13:
-            break
-        group = (kp[:, None] == kp[None, :]) / np.bincount(kp, v, n_pairs)[kp][None, :]
-        hess = basis.T @ (np.diag(1.0 / v) - group) @ basis
-        step = basis @ np.linalg.lstsq(hess, -g, rcond=None)[0]
-        t, f0 = 1.0, _objective(v, kp, n_pairs)
-        while t > 1e-12 and ((v + t * step <= 0).any() or _objective(v + t * step, kp, n_pairs) > f0 + 1e-15):
-            t /= 2
-        if t <= 1e-12:
-            break
-        v = v + t * step
-    out = np.zeros_like(x)
-    out[keep] = v
-    return out
+def _objective(x, pairs) -> float:
+    r""":math:`-H_q(Y \mid X_1, X_2)` in nats (:math:`I_q(X_1,X_2;Y)` minus the constant :math:`H(Y)`)."""
+    return float(_xlogx(x).sum() - _xlogx(np.bincount(pairs, x)).sum())
 
 
 def pid(p) -> PID:
@@ -292,23 +197,21 @@ def pid(p) -> PID:
         R = I(X_1; Y) - U_1,\quad S = I_p(X_1, X_2; Y) - I_{q^*}(X_1, X_2; Y).
 
     **How it is solved.** The objective :math:`\sum q \log q - \sum_{x_1, x_2} q(x_1, x_2) \log q(x_1, x_2)`
-    (:math:`= -H_q(Y \mid X_1, X_2)`) is convex; its Lagrange dual is smooth,
+    (:math:`= -H_q(Y \mid X_1, X_2)`) is a sum of relative entropies
+    :math:`q(x_1, x_2, y) \log \frac{q(x_1, x_2, y)}{q(x_1, x_2)}`, jointly convex in :math:`q`: an exponential-cone
+    program, which cvxpy hands to the interior-point solver Clarabel (tolerance 1e-10). Iterative proportional
+    fitting then brings the marginals of :math:`q` to those of ``p`` (within 1e-9, usually 1e-13). The Lagrange
+    dual of the program is
 
     .. math::
 
         \max_{\lambda, \mu} \sum_{x_1, y} p(x_1, y)\,\lambda(x_1, y) + \sum_{x_2, y} p(x_2, y)\,\mu(x_2, y)
-        \quad\text{s.t.}\quad \log \sum_y e^{\lambda(x_1, y) + \mu(x_2, y)} \le 0 \ \text{for all } (x_1, x_2),
+        \quad\text{s.t.}\quad \log \sum_y e^{\lambda(x_1, y) + \mu(x_2, y)} \le 0 \ \text{for all } (x_1, x_2);
 
-    and at the optimum :math:`q^*(x_1, x_2, y) = s(x_1, x_2)\, e^{\lambda(x_1, y) + \mu(x_2, y)}` on the pairs whose
-    constraint is tight (the zeros of :math:`q^*` are whole pairs). So: the dual is solved by SLSQP, the pair masses
-    :math:`s \ge 0` are fitted to the marginals by non-negative least squares, iterative proportional fitting
-    makes the marginals exact, and Newton steps on that face of :math:`\Delta_p` finish the job. Should that fail,
-    the primal is minimised directly (SLSQP over an orthonormal basis of the null space of the marginal
-    constraints, :math:`q \ge 0`, analytic gradient :math:`\log q(x_1,x_2,y) - \log q(x_1,x_2)`, started at
-    :math:`p(x_1,y)\,p(x_2,y)/p(y)`) and polished the same way. ``gap`` is the primal value minus a feasible dual
-    value, in bits: a certified bound on the error of :math:`I_{q}(X_1, X_2; Y)`, and so of each part (below
-    1e-9 bits on the textbook distributions and below 1e-5 on 700 random tables up to 4×4×4 in our checks). A
-    5×5×5 table takes about 0.05 s, an 8×8×4 table about 0.2 s.
+    the solver's multipliers, shifted down by their largest violation of the constraint, are dual feasible, and
+    ``gap`` is the primal value minus that dual value, in bits: a certified bound on the error of
+    :math:`I_q(X_1, X_2; Y)`, and so of each part. In our checks it stays below 1e-7 bits (on 300 random tables up
+    to 4×4×4, many of them sparse); a 5×5×5 table takes about 0.03 s, a 16×16×4 table about 0.1 s.
 
     Parameters
     ----------
@@ -320,7 +223,7 @@ def pid(p) -> PID:
     PID
         ``redundancy``, ``unique1``, ``unique2``, ``synergy`` and ``total`` in bits (parts clipped at 0, their
         sum is ``total`` up to the solver's accuracy), the optimiser ``q`` (its marginals match ``p`` within
-        1e-10) and the certified ``gap``.
+        1e-9) and the certified ``gap``.
 
     Raises
     ------

@@ -1,6 +1,6 @@
 """The checkers of "PID on data": right solutions pass, typical mistakes get their hint, the global generator stays.
 
-The reference solutions are written here with plain NumPy; the co-information one is also checked against the
+The reference solutions are written here with plain NumPy; the net-synergy one is also checked against the
 PID solver (S − R), so that the identity the exercise teaches is tested, not assumed.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mmcourse.book import STUB_MESSAGE
-from mmcourse.exercises import check_co_information, check_joint_table, check_miller_madow
+from mmcourse.exercises import check_joint_table, check_miller_madow, check_net_synergy
 from mmcourse.quantification import pid
 
 
@@ -35,7 +35,7 @@ def mi_miller_madow(counts):
     return mi_bits(counts) - bias
 
 
-def co_information(p):
+def net_synergy(p):
     return mi_bits(p.reshape(-1, p.shape[2])) - mi_bits(p.sum(1)) - mi_bits(p.sum(0))
 
 
@@ -46,7 +46,7 @@ def not_attempted(*args):
 CHECKERS = {
     "joint_table": (check_joint_table, joint_table, "matches the relative frequencies on 8 fresh cases"),
     "miller_madow": (check_miller_madow, mi_miller_madow, "matches the corrected information on 8 fresh tables"),
-    "co_information": (check_co_information, co_information,
+    "net_synergy": (check_net_synergy, net_synergy,
                        "matches I(X1, X2; Y) − I(X1; Y) − I(X2; Y) on 8 fresh tables"),
 }
 
@@ -84,11 +84,11 @@ def bincount_assignment(c1, c2, y, shape):  # p[idx] += 1 adds once per distinct
      "count the occupied cells only"),
     (check_miller_madow, lambda c: "0.1", "expected"),
     (check_miller_madow, lambda c: [1.0], "return a number, got list"),
-    (check_co_information, lambda p: -co_information(p), "the sign is reversed"),
-    (check_co_information, lambda p: co_information(p) * np.log(2), "the answer is in nats"),
-    (check_co_information, lambda p: mi_bits(p.reshape(-1, p.shape[2])) - mi_bits(p.sum(1)),
+    (check_net_synergy, lambda p: -net_synergy(p), "the sign is reversed"),
+    (check_net_synergy, lambda p: net_synergy(p) * np.log(2), "the answer is in nats"),
+    (check_net_synergy, lambda p: mi_bits(p.reshape(-1, p.shape[2])) - mi_bits(p.sum(1)),
      "I(X1; Y) and I(X2; Y) are both subtracted"),
-    (check_co_information, lambda p: co_information(p) + 0.01, "expected"),
+    (check_net_synergy, lambda p: net_synergy(p) + 0.01, "expected"),
 ], ids=["counts", "swapped-axes", "shape", "assignment", "unnormalised", "list", "plug-in", "added", "nats-mm",
         "all-cells", "string", "mm-list", "sign", "nats-co", "one-term", "offset"])
 def test_mistakes_get_their_hint(checker, solution, hint):
@@ -114,10 +114,10 @@ def test_not_a_function_and_crashes(name):
     assert checker(lambda *a: {}["k"]).message == "case 1 raised KeyError: 'k'"
 
 
-def test_co_information_is_synergy_minus_redundancy():
+def test_net_synergy_is_synergy_minus_redundancy():
     rng = np.random.default_rng(0)
     for _ in range(5):
         p = rng.random((2, 3, 2)) ** 3
         p /= p.sum()
         r = pid(p)
-        assert co_information(p) == pytest.approx(r.synergy - r.redundancy, abs=1e-6)
+        assert net_synergy(p) == pytest.approx(r.synergy - r.redundancy, abs=1e-6)

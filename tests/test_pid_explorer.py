@@ -57,18 +57,29 @@ def test_path_ends_at_the_canonical_values(explorer):
     np.testing.assert_allclose(path.iloc[-1][["R", "U1", "U2", "S"]], [0, 0, 0, 1], atol=1e-6)
 
 
-def test_dataset_pid_uses_the_estimator(explorer, monkeypatch):
+def test_dataset_pid_fits_on_train_and_counts_on_test(explorer, monkeypatch):
     calls = []
 
-    def fake(x1, x2, y):  # only the three positional arguments: the estimator's defaults are its own business
-        calls.append((x1.shape, x2.shape, y.shape))
+    def fake_fit(x1, x2, y):
+        calls.append(("fit", x1.shape, x2.shape, y.shape))
+        return "discretiser"
+
+    def fake_estimate(x1, x2, y, *, discretiser):
+        calls.append(("count", x1.shape, x2.shape, y.shape, discretiser))
         return pid(bitwise_distribution("xor"))
 
-    monkeypatch.setattr(pid_explorer, "pid_from_samples", fake)
+    monkeypatch.setattr(pid_explorer, "fit_discretiser", fake_fit)
+    monkeypatch.setattr(pid_explorer, "pid_from_samples", fake_estimate)
     fresh = PIDExplorer(datasets=["synergy"])
     assert fresh.dataset_pid("synergy").synergy == pytest.approx(1.0)
     fresh.dataset_pid("synergy")  # cached
-    assert calls == [((2000, 12), (2000, 12), (2000,))]
+    assert calls == [("fit", (2000, 12), (2000, 12), (2000,)),
+                     ("count", (1000, 12), (1000, 12), (1000,), "discretiser")]
+
+
+def test_dataset_pid_finds_the_planted_interaction(explorer):
+    parts = explorer.dataset_pid("uniqueness2")
+    assert parts.unique2 > 0.5 and parts.unique2 > 5 * max(parts.redundancy, parts.unique1, parts.synergy)
 
 
 # --- the static figure ----------------------------------------------------------------------------------------------
@@ -113,7 +124,9 @@ def _widgets(root):
 
 def test_live_redraws_on_every_change(explorer, monkeypatch):
     ipywidgets = pytest.importorskip("ipywidgets")
-    monkeypatch.setattr(pid_explorer, "pid_from_samples", lambda x1, x2, y: pid(bitwise_distribution("unique1")))
+    monkeypatch.setattr(pid_explorer, "fit_discretiser", lambda x1, x2, y: None)
+    unique1 = pid(bitwise_distribution("unique1"))
+    monkeypatch.setattr(pid_explorer, "pid_from_samples", lambda x1, x2, y, discretiser: unique1)
     ui = PIDExplorer(datasets=["synergy", "redundancy"]).live()
     widgets = _widgets(ui)
     (figure,) = [w for w in widgets if isinstance(w, go.FigureWidget)]

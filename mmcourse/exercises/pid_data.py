@@ -8,7 +8,7 @@ import torch
 
 from mmcourse.exercises._check import CheckResult, run_cases
 
-__all__ = ["check_joint_table", "check_miller_madow", "check_co_information"]
+__all__ = ["check_joint_table", "check_miller_madow", "check_net_synergy"]
 
 LN2 = np.log(2)
 
@@ -112,8 +112,8 @@ def check_miller_madow(mi_miller_madow: Callable) -> CheckResult:
                      "matches the corrected information on {cases} fresh tables")
 
 
-def check_co_information(co_information: Callable) -> CheckResult:
-    r"""Exercise: ``co_information(p)`` returns :math:`I(X_1, X_2; Y) - I(X_1; Y) - I(X_2; Y)` in bits of a joint
+def check_net_synergy(net_synergy: Callable) -> CheckResult:
+    r"""Exercise: ``net_synergy(p)`` returns :math:`I(X_1, X_2; Y) - I(X_1; Y) - I(X_2; Y)` in bits of a joint
     table ``p[x1, x2, y]``, which equals :math:`S - R` of the PID."""
     def make_case(g):
         shape = tuple(int(v) for v in _ints(g, 2, 4, (3,)))
@@ -139,5 +139,5 @@ def check_co_information(co_information: Callable) -> CheckResult:
                 return hint
         return f"expected {ctx['expected']:.6f} bits, got {value:.6f}"
 
-    return run_cases("S − R from mutual informations", co_information, 8, make_case, judge,
+    return run_cases("S − R from mutual informations", net_synergy, 8, make_case, judge,
                      "matches I(X1, X2; Y) − I(X1; Y) − I(X2; Y) on {cases} fresh tables")

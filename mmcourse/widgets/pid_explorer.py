@@ -3,8 +3,8 @@
 Two faces from the same code. :meth:`PIDExplorer.live` is an ipywidgets UI for Jupyter and Colab: pick two
 canonical distributions A and B (:data:`mmcourse.data.BITWISE`) and a mixing weight :math:`t`, and the bars show the
 BROJA decomposition of :math:`p = (1 - t)\\,p_A + t\\,p_B` (:func:`mmcourse.quantification.pid`), solved on the spot;
-a second mode decomposes an interaction dataset estimated from samples
-(:func:`mmcourse.quantification.pid_from_samples`). :meth:`PIDExplorer.static_figure` is what the website shows: a
+a second mode decomposes an interaction dataset estimated from samples with a label-aware discretisation
+(:func:`mmcourse.quantification.fit_discretiser`, then :func:`mmcourse.quantification.pid_from_samples`). :meth:`PIDExplorer.static_figure` is what the website shows: a
 plotly figure with a dropdown over a few pairs and a slider over precomputed mixtures, drawn without a kernel.
 
 The labels of A and B are identified by their index: when one has fewer label values (``"sum"`` has 3, ``"copy"``
@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mmcourse.data import BITWISE, INTERACTION_DATASETS, bitwise_distribution, load_dataset
-from mmcourse.quantification import PID, pid, pid_from_samples
+from mmcourse.quantification import PID, fit_discretiser, pid, pid_from_samples
 from mmcourse.viz import COLORS, is_static_build
 
 __all__ = ["PIDExplorer", "PID_PAIRS", "bitwise_mixture"]
@@ -119,13 +119,16 @@ class PIDExplorer:
                             index=pd.Index(np.round(self.weights, 6), name="t"))
 
     def dataset_pid(self, name: str) -> PID:
-        """:func:`~mmcourse.quantification.pid_from_samples` (default settings) on the training split of an
-        interaction dataset; computed once per dataset."""
+        """The PID of an interaction dataset, estimated as in the chapter *PID on data*: a label-aware discretiser
+        (:func:`~mmcourse.quantification.fit_discretiser`, default settings) fitted on the training split, the table
+        counted on the test split (:func:`~mmcourse.quantification.pid_from_samples`); computed once per dataset."""
         if name not in self.datasets:
             raise ValueError(f"PIDExplorer.dataset_pid: dataset {name!r} is not among {', '.join(self.datasets)}")
         if name not in self._datasets:
-            train = load_dataset(name)["train"].with_format("numpy")[:]  # a dict of arrays
-            self._datasets[name] = pid_from_samples(train["x1"], train["x2"], train["label"])
+            data = load_dataset(name)
+            train, test = (data[split].with_format("numpy")[:] for split in ("train", "test"))  # dicts of arrays
+            discretiser = fit_discretiser(train["x1"], train["x2"], train["label"])
+            self._datasets[name] = pid_from_samples(test["x1"], test["x2"], test["label"], discretiser=discretiser)
         return self._datasets[name]
 
     # ------------------------------------------------------------------ shared drawing

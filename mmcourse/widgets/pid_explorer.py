@@ -5,7 +5,8 @@ canonical distributions A and B (:data:`mmcourse.data.BITWISE`) and a mixing wei
 BROJA decomposition of :math:`p = (1 - t)\\,p_A + t\\,p_B` (:func:`mmcourse.quantification.pid`), solved on the spot;
 a second mode decomposes an interaction dataset estimated from samples with a label-aware discretisation
 (:func:`mmcourse.quantification.fit_discretiser`, then :func:`mmcourse.quantification.pid_from_samples`).
-:meth:`PIDExplorer.static_figure` is what the website shows: a plotly figure with a dropdown over a few pairs and a slider over precomputed mixtures, drawn without a kernel.
+:meth:`PIDExplorer.static_figure` is what the website shows: a plotly figure with a dropdown over a few pairs and a
+slider over precomputed mixtures, drawn without a kernel.
 
 The labels of A and B are identified by their index: when one has fewer label values (``"sum"`` has 3, ``"copy"``
 4, the others 2), its label axis is padded with values of probability zero, which change no information.

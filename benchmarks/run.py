@@ -5,8 +5,9 @@
     python benchmarks/run.py --quick         # retrains only
 
 Measures, on this machine: the median time of one FusionExplorer retrain for every fusion (default settings, on
-the synergy and the digits data) and of one CoordinationExplorer retrain (default settings), every notebook's execution time (nbclient, one kernel at a time), and optionally
-the wall time of `make test`. Results go to benchmarks/results.json and replace the block between
+the synergy and the digits data), of one CoordinationExplorer retrain (default settings) and of one PIDExplorer
+slider move, every notebook's execution time (nbclient, one kernel at a time), and optionally the wall time of
+`make test`. Results go to benchmarks/results.json and replace the block between
 ``<!-- benchmark-table -->`` markers in README.md and chapters/appendix/performance.md.
 """
 from __future__ import annotations
@@ -63,6 +64,25 @@ def time_coordination_retrain(repeats: int) -> float:
     return seconds
 
 
+def time_pid_explorer(repeats: int) -> dict[str, float]:
+    """One slider move of the PID explorer (a mixture decomposed) and its dataset mode's first estimate."""
+    from mmcourse.widgets import PID_PAIRS, PIDExplorer
+
+    explorer = PIDExplorer()
+    explorer.bars(*PID_PAIRS[0], 0.5)  # warm-up: the first solve imports cvxpy
+    moves = [_timed(explorer.bars, a, b, t) for _ in range(repeats) for a, b in PID_PAIRS for t in (0.3, 0.7)]
+    dataset = _timed(explorer.dataset_pid, "synergy")
+    result = {"slider move": statistics.median(moves), "dataset (first time)": dataset}
+    print("PID explorer " + "  ".join(f"{k} {v:.3f} s" for k, v in result.items()), flush=True)
+    return result
+
+
+def _timed(call, *args) -> float:
+    start = time.perf_counter()
+    call(*args)
+    return time.perf_counter() - start
+
+
 def time_notebooks() -> dict[str, float]:
     import nbformat
     from nbclient import NotebookClient
@@ -94,6 +114,11 @@ def table(results: dict) -> str:
     if results.get("coordination_retrain") is not None:
         lines += ["", f"**Coordination explorer retrain** (median of {results['repeats']}, default settings: "
                   f"contrastive training on the digits pair): {results['coordination_retrain']:.3f} s."]
+    if results.get("pid_explorer"):
+        pid = results["pid_explorer"]
+        lines += ["", f"**PID explorer**: one slider move (a mixture decomposed, median over the pairs) "
+                  f"{pid['slider move']:.3f} s; dataset mode, first estimate (a label-aware discretiser trained, "
+                  f"then the table solved) {pid['dataset (first time)']:.2f} s, cached afterwards."]
     if results.get("notebooks"):
         lines += ["", f"**Notebook execution** (goal < {GOAL_NOTEBOOK:.0f} s each):", "", "| notebook | seconds |",
                   "|---|---|"]
@@ -123,7 +148,8 @@ def main() -> int:
     os.environ.setdefault("MMCOURSE_PROGRESS", "0")
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "repeats": args.repeats,
                "retrain": time_retrains(args.repeats),
-               "coordination_retrain": time_coordination_retrain(args.repeats)}
+               "coordination_retrain": time_coordination_retrain(args.repeats),
+               "pid_explorer": time_pid_explorer(args.repeats)}
     if not args.quick:
         results["notebooks"] = time_notebooks()
     if args.make_test:
@@ -136,6 +162,7 @@ def main() -> int:
             write_table(path, text)
     slow = [f for f, r in results["retrain"].items() if max(r.values()) > GOAL_RETRAIN]
     slow += ["coordination explorer"] if results["coordination_retrain"] > GOAL_RETRAIN else []
+    slow += ["PID explorer"] if results["pid_explorer"]["slider move"] > GOAL_RETRAIN else []
     slow += [p for p, s in results.get("notebooks", {}).items() if s > GOAL_NOTEBOOK]
     if slow:
         print(f"over the goal: {', '.join(slow)}")

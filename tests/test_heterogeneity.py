@@ -223,5 +223,9 @@ def test_measure_heterogeneity_errors():
 
 
 def test_doctests():
-    result = doctest.testmod(heterogeneity)
-    assert result.failed == 0 and result.attempted >= 8
+    attempted = 0
+    for module in (heterogeneity.information, heterogeneity.noise, heterogeneity.transfer, heterogeneity.summary):
+        result = doctest.testmod(module)
+        assert result.failed == 0
+        attempted += result.attempted
+    assert attempted >= 8

@@ -267,5 +267,7 @@ def test_plugin_bias_errors():
 
 
 def test_doctests():
-    result = doctest.testmod(importlib.import_module("mmcourse.quantification.estimation"))
+    result = doctest.testmod(importlib.import_module("mmcourse.quantification.estimation.plugin"))
+    assert result.attempted > 0 and result.failed == 0
+    result = doctest.testmod(importlib.import_module("mmcourse.quantification.estimation.discretise"))
     assert result.attempted > 0 and result.failed == 0

@@ -10,13 +10,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from mmcourse.utils import check_positive
+
 __all__ = ["MLPEncoder", "CNNEncoder", "GRUEncoder", "BagOfWordsEncoder", "UnimodalClassifier", "make_encoder"]
-
-
-def _positive(where: str, **values: int) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
 
 
 def _check_input(where: str, x: Tensor, expected: str, ok: bool) -> None:
@@ -46,9 +42,9 @@ class MLPEncoder(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int, hidden: Sequence[int] = ()):
         super().__init__()
-        _positive("MLPEncoder", in_dim=in_dim, out_dim=out_dim)
+        check_positive("MLPEncoder", in_dim=in_dim, out_dim=out_dim)
         widths = [in_dim, *hidden, out_dim]
-        _positive("MLPEncoder", **{f"hidden[{i}]": w for i, w in enumerate(hidden)})
+        check_positive("MLPEncoder", **{f"hidden[{i}]": w for i, w in enumerate(hidden)})
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:]):
             layers += [nn.Linear(a, b), nn.ReLU()]
@@ -77,7 +73,7 @@ class CNNEncoder(nn.Module):
         super().__init__()
         if len(image_shape) != 2:
             raise ValueError(f"CNNEncoder: image_shape must be (height, width), got {image_shape!r}")
-        _positive("CNNEncoder", height=image_shape[0], width=image_shape[1], out_dim=out_dim, channels=channels)
+        check_positive("CNNEncoder", height=image_shape[0], width=image_shape[1], out_dim=out_dim, channels=channels)
         self.image_shape, self.out_dim = tuple(image_shape), out_dim
         self.conv = nn.Sequential(
             nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(),
@@ -103,7 +99,7 @@ class GRUEncoder(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int, hidden: int = 32):
         super().__init__()
-        _positive("GRUEncoder", in_dim=in_dim, out_dim=out_dim, hidden=hidden)
+        check_positive("GRUEncoder", in_dim=in_dim, out_dim=out_dim, hidden=hidden)
         self.in_dim, self.out_dim = in_dim, out_dim
         self.gru = nn.GRU(in_dim, hidden, batch_first=True)
         self.proj = nn.Sequential(nn.Linear(hidden, out_dim), nn.ReLU())
@@ -128,7 +124,7 @@ class BagOfWordsEncoder(nn.Module):
 
     def __init__(self, vocab_size: int, out_dim: int, embed_dim: int = 32, padding_idx: int = 0):
         super().__init__()
-        _positive("BagOfWordsEncoder", vocab_size=vocab_size, out_dim=out_dim, embed_dim=embed_dim)
+        check_positive("BagOfWordsEncoder", vocab_size=vocab_size, out_dim=out_dim, embed_dim=embed_dim)
         self.vocab_size, self.out_dim, self.padding_idx = vocab_size, out_dim, padding_idx
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.proj = nn.Sequential(nn.Linear(embed_dim, out_dim), nn.ReLU())
@@ -174,7 +170,7 @@ class UnimodalClassifier(nn.Module):
 
     def __init__(self, encoder: nn.Module, num_classes: int):
         super().__init__()
-        _positive("UnimodalClassifier", num_classes=num_classes)
+        check_positive("UnimodalClassifier", num_classes=num_classes)
         if not isinstance(getattr(encoder, "out_dim", None), int):
             raise ValueError("UnimodalClassifier: encoder must have an integer attribute out_dim (its feature size)")
         self.encoder = encoder

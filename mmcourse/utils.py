@@ -9,7 +9,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["get_device", "set_seed", "set_progress", "progress_enabled", "check_modalities", "trained_on", "as_numpy"]
+__all__ = ["get_device", "set_seed", "set_progress", "progress_enabled", "check_modalities", "check_positive",
+           "trained_on", "as_numpy"]
 
 _PROGRESS = os.environ.get("MMCOURSE_PROGRESS", "1") not in ("0", "false", "False", "")
 
@@ -105,6 +106,22 @@ def check_modalities(hs: Sequence[torch.Tensor], dims: Sequence[int], where: str
                              f"{h.shape[0]}")
         if h.is_floating_point() and not torch.isfinite(h).all():
             raise ValueError(f"{where}: modality {m} contains NaN or infinite values")
+
+
+def check_positive(where: str, **values) -> None:
+    """Raise a ValueError naming the first of ``values`` that is not a positive integer (Python or NumPy).
+
+    Examples
+    --------
+    >>> check_positive("fit", epochs=3, batch_size=np.int64(8))
+    >>> check_positive("fit", epochs=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: fit: epochs must be a positive integer, got 0
+    """
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
 
 
 @contextmanager

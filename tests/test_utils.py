@@ -3,7 +3,7 @@ import pytest
 import torch
 
 import mmcourse
-from mmcourse.utils import check_modalities, get_device, progress_enabled, set_progress, set_seed
+from mmcourse.utils import check_modalities, check_positive, get_device, progress_enabled, set_progress, set_seed
 
 
 def test_get_device_defaults_to_cpu_without_gpu():
@@ -104,6 +104,16 @@ def test_fit_trains_inside_trained_on(monkeypatch):
     x = torch.randn(8, 2)
     training.fit(torch.nn.Linear(2, 2), ([x], (x[:, 0] > 0).long()), epochs=1, progress=False)
     assert entered == [torch.device("cpu")]
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.0, True, "3", None])
+def test_check_positive_names_the_bad_value(value):
+    with pytest.raises(ValueError, match=rf"^where: b must be a positive integer, got {value!r}$"):
+        check_positive("where", a=1, b=value, c=0)  # the first bad one is named
+
+
+def test_check_positive_accepts_python_and_numpy_integers():
+    check_positive("where", a=1, b=np.int32(5), c=10**9)
 
 
 def test_docstring_examples():

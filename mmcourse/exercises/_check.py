@@ -1,12 +1,14 @@
 """The result of an exercise check, and the harness that runs a reader's function on fresh cases."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from torch import Tensor
 
-__all__ = ["CheckResult", "run_cases"]
+__all__ = ["CheckResult", "run_cases", "as_float64", "compare"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,29 @@ def _run(exercise, solution, cases, make_case, judge, success) -> CheckResult:
         if hint is not None:
             return CheckResult(exercise, False, f"case {number}: {hint}")
     return CheckResult(exercise, True, success.format(cases=cases))
+
+
+def as_float64(output) -> Tensor | None:
+    """A reader's output as a float64 tensor (from a tensor, a NumPy array or a number), or None if it is none."""
+    if isinstance(output, np.ndarray):
+        output = torch.from_numpy(output)
+    if isinstance(output, (int, float, np.floating)) and not isinstance(output, bool):
+        output = torch.tensor(float(output), dtype=torch.float64)
+    return output.detach().double() if isinstance(output, Tensor) else None
+
+
+def compare(expected: Tensor, output, wrong: Mapping[str, Tensor] | None = None, *, atol: float,
+            rtol: float) -> str | None:
+    """None if ``output`` matches ``expected`` (``torch.allclose`` with ``atol``, ``rtol``); else the hint of the
+    first typical mistake in ``wrong`` that it matches, or how far off it is."""
+    got = as_float64(output)
+    if got is None:
+        return f"return a torch.Tensor (or a NumPy array), got {type(output).__name__}"
+    if got.shape != expected.shape:
+        return f"the result must have shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+    if torch.allclose(got, expected, atol=atol, rtol=rtol):
+        return None
+    for hint, alternative in (wrong or {}).items():
+        if alternative.shape == expected.shape and torch.allclose(got, alternative, atol=atol, rtol=rtol):
+            return hint
+    return f"values differ from the expected ones by up to {(got - expected).abs().max():.3g}"

@@ -4,38 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from mmcourse.exercises._check import CheckResult, run_cases
+from mmcourse.exercises._check import CheckResult, as_float64, compare, run_cases
 from mmcourse.quantification.emap import emap_logits
 
 __all__ = ["check_emap_from_grid", "check_interaction_share", "check_mixed_difference"]
 
 
-def _as_tensor(output) -> Tensor | None:
-    if isinstance(output, np.ndarray):
-        output = torch.from_numpy(output)
-    if isinstance(output, (int, float, np.floating)) and not isinstance(output, bool):
-        output = torch.tensor(float(output), dtype=torch.float64)
-    return output.detach().double() if isinstance(output, Tensor) else None
-
-
 def _compare(expected: Tensor, output, wrong: dict[str, Tensor], atol: float = 1e-8) -> str | None:
-    """None if ``output`` matches ``expected``; else the hint of the first typical mistake it matches, or how far
-    off it is."""
-    got = _as_tensor(output)
-    if got is None:
-        return f"return a torch.Tensor (or a NumPy array), got {type(output).__name__}"
-    if got.shape != expected.shape:
-        return f"the result must have shape {tuple(expected.shape)}, got {tuple(got.shape)}"
-    if torch.allclose(got, expected, atol=atol, rtol=1e-6):
-        return None
-    for hint, alternative in wrong.items():
-        if alternative.shape == expected.shape and torch.allclose(got, alternative, atol=atol, rtol=1e-6):
-            return hint
-    return f"values differ from the expected ones by up to {(got - expected).abs().max():.3g}"
+    return compare(expected, output, wrong, atol=atol, rtol=1e-6)
 
 
 def _grid(g: torch.Generator) -> Tensor:
@@ -96,7 +75,7 @@ def check_interaction_share(interaction_share: Callable) -> CheckResult:
 
     def judge(ctx, out):
         expected, wrong = ctx
-        got = _as_tensor(out)
+        got = as_float64(out)
         if got is None or got.numel() != 1:
             return f"return a number, got {type(out).__name__}" + ("" if got is None else f" of shape "
                                                                    f"{tuple(got.shape)}")

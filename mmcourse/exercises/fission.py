@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mmcourse.exercises._check import CheckResult, run_cases
+from mmcourse.exercises._check import CheckResult, compare, run_cases
 from mmcourse.representation.fission import (cluster_purity, decorrelation_penalty, soft_assignment,
                                              target_distribution)
 
@@ -16,23 +16,7 @@ __all__ = ["check_cluster_purity", "check_soft_assignment", "check_target_distri
 
 
 def _close(expected: Tensor, output, wrong: dict[str, Tensor], atol: float = 1e-6) -> str | None:
-    """None if ``output`` matches ``expected``; else the hint of the first typical mistake it matches, or how far
-    off it is."""
-    if isinstance(output, np.ndarray):
-        output = torch.from_numpy(output)
-    if isinstance(output, (int, float)) and not isinstance(output, bool):
-        output = torch.tensor(float(output), dtype=torch.float64)
-    if not isinstance(output, Tensor):
-        return f"return a torch.Tensor (or a NumPy array), got {type(output).__name__}"
-    if output.shape != expected.shape:
-        return f"the result must have shape {tuple(expected.shape)}, got {tuple(output.shape)}"
-    output = output.detach().double()
-    if torch.allclose(output, expected, atol=atol, rtol=1e-4):
-        return None
-    for hint, alternative in wrong.items():
-        if alternative.shape == expected.shape and torch.allclose(output, alternative, atol=atol, rtol=1e-4):
-            return hint
-    return f"values differ from the expected ones by up to {(output - expected).abs().max():.3g}"
+    return compare(expected, output, wrong, atol=atol, rtol=1e-4)
 
 
 def check_cluster_purity(purity: Callable) -> CheckResult:

@@ -32,6 +32,20 @@ def _as_array(out, shape) -> tuple[np.ndarray | None, str | None]:
     return array, None
 
 
+def _judge_array(out, expected: np.ndarray, wrong: dict[str, np.ndarray], atol: float, otherwise) -> str | None:
+    """None if ``out`` matches ``expected``; else the hint of the first typical mistake in ``wrong`` that it matches,
+    or ``otherwise(values)``."""
+    values, hint = _as_array(out, expected.shape)
+    if hint:
+        return hint
+    if np.allclose(values, expected, atol=atol):
+        return None
+    for hint, alternative in wrong.items():
+        if np.allclose(values, alternative, atol=atol):
+            return hint
+    return otherwise(values)
+
+
 def check_information_bound(bound: Callable) -> CheckResult:
     r"""Exercise: ``bound(probabilities, labels)`` returns :math:`\max(0, \hat H(Y) - \mathrm{CE})` in bits, with
     :math:`\hat H(Y)` the entropy of the labels' frequencies and CE the mean of :math:`-\log_2 q(y_k \mid x_k)` (as
@@ -91,19 +105,12 @@ def check_transfer_symmetrisation(symmetrise: Callable) -> CheckResult:
             "the result is not symmetric: average the cost of borrowing both ways": loss,
             "each direction is counted in full: take the mean of the two costs, not their sum": loss + loss.T,
         }
-        return (t.copy(),), ((loss + loss.T) / 2, wrong, m)
+        return (t.copy(),), ((loss + loss.T) / 2, wrong)
 
     def judge(ctx, out):
-        expected, wrong, m = ctx
-        d, hint = _as_array(out, (m, m))
-        if hint:
-            return hint
-        if np.allclose(d, expected, atol=1e-9):
-            return None
-        for hint, alternative in wrong.items():
-            if np.allclose(d, alternative, atol=1e-9):
-                return hint
-        return f"values differ from the expected distance by up to {np.abs(d - expected).max():.3g}"
+        expected, wrong = ctx
+        return _judge_array(out, expected, wrong, 1e-9, lambda d: f"values differ from the expected distance by up "
+                                                                 f"to {np.abs(d - expected).max():.3g}")
 
     return run_cases("transfer distance", symmetrise, 10, make_case, judge,
                      "symmetric, zero diagonal and the right values on {cases} fresh cases")
@@ -147,19 +154,12 @@ def check_modality_importance(importance: Callable) -> CheckResult:
             "the sign is reversed: importance is clean accuracy minus the accuracy without the modality":
                 without - accuracy,
         }
-        return (model, xs, y), (modality_importance(model, (xs, y)), wrong, m)
+        return (model, xs, y), (modality_importance(model, (xs, y)), wrong)
 
     def judge(ctx, out):
-        expected, wrong, m = ctx
-        values, hint = _as_array(out, (m,))
-        if hint:
-            return hint
-        if np.allclose(values, expected, atol=1e-6):
-            return None
-        for hint, alternative in wrong.items():
-            if np.allclose(values, alternative, atol=1e-6):
-                return hint
-        return f"expected {np.round(expected, 4).tolist()}, got {np.round(values, 4).tolist()}"
+        expected, wrong = ctx
+        return _judge_array(out, expected, wrong, 1e-6, lambda values: f"expected {np.round(expected, 4).tolist()}, "
+                                                                      f"got {np.round(values, 4).tolist()}")
 
     return run_cases("modality importance", importance, 8, make_case, judge,
                      "matches modality_importance on {cases} fresh cases")

@@ -39,6 +39,20 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) < 1e-6 + 1e-6 * abs(b)
 
 
+def _judge_bits(ctx: dict[str, float], out) -> str | None:
+    """Judge a number of bits against ``ctx["expected"]``; every other entry of ``ctx`` is a typical mistake's
+    value, keyed by its hint."""
+    value = _number(out)
+    if value is None:
+        return f"return a number, got {type(out).__name__}"
+    if _close(value, ctx["expected"]):
+        return None
+    for hint, wrong in ctx.items():
+        if hint != "expected" and _close(value, wrong):
+            return hint
+    return f"expected {ctx['expected']:.6f} bits, got {value:.6f}"
+
+
 def check_joint_table(joint_table: Callable) -> CheckResult:
     """Exercise: ``joint_table(c1, c2, y, shape)`` returns the plug-in table ``p[c1, c2, y]`` of relative
     frequencies, of shape ``shape = (k1, k2, num_classes)``, from three int arrays of ``n`` ids each."""
@@ -97,18 +111,7 @@ def check_miller_madow(mi_miller_madow: Callable) -> CheckResult:
             "the answer is in nats: divide by ln 2 for bits": (plug_in - correction) * LN2,
         }
 
-    def judge(ctx, out):
-        value = _number(out)
-        if value is None:
-            return f"return a number, got {type(out).__name__}"
-        if _close(value, ctx["expected"]):
-            return None
-        for hint, wrong in ctx.items():
-            if hint != "expected" and _close(value, wrong):
-                return hint
-        return f"expected {ctx['expected']:.6f} bits, got {value:.6f}"
-
-    return run_cases("Miller–Madow correction", mi_miller_madow, 8, make_case, judge,
+    return run_cases("Miller–Madow correction", mi_miller_madow, 8, make_case, _judge_bits,
                      "matches the corrected information on {cases} fresh tables")
 
 
@@ -128,16 +131,5 @@ def check_net_synergy(net_synergy: Callable) -> CheckResult:
             "I(X1; Y) and I(X2; Y) are both subtracted: the pair's information minus each modality's": i12 - i1,
         }
 
-    def judge(ctx, out):
-        value = _number(out)
-        if value is None:
-            return f"return a number, got {type(out).__name__}"
-        if _close(value, ctx["expected"]):
-            return None
-        for hint, wrong in ctx.items():
-            if hint != "expected" and _close(value, wrong):
-                return hint
-        return f"expected {ctx['expected']:.6f} bits, got {value:.6f}"
-
-    return run_cases("S − R from mutual informations", net_synergy, 8, make_case, judge,
+    return run_cases("S − R from mutual informations", net_synergy, 8, make_case, _judge_bits,
                      "matches I(X1, X2; Y) − I(X1; Y) − I(X2; Y) on {cases} fresh tables")

@@ -32,9 +32,3 @@ def _check_labels(y, n, where) -> np.ndarray:
 def _check_seed(seed, where):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"{where}: seed must be a non-negative integer, got {seed!r}")
-
-
-def _positive_int(where, **values):
-    for name, v in values.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{where}: {name} must be a positive integer, got {v!r}")

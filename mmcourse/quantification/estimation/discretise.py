@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mmcourse.quantification.estimation._checks import (_check_clusters, _check_labels, _check_seed, _positive_int,
+from mmcourse.quantification.estimation._checks import (_check_clusters, _check_labels, _check_seed,
                                                          _rows)
-from mmcourse.utils import get_device
+from mmcourse.utils import check_positive, get_device
 
 __all__ = ["DISCRETISERS", "LabelAwareEncoders", "Discretiser", "fit_discretiser"]
 
@@ -206,7 +206,7 @@ def fit_discretiser(x1, x2, y=None, *, clusters: tuple[int, int] = (8, 8), metho
     if len(xs[1]) != n:
         raise ValueError(f"{where}: x2 must have one row per row of x1 ({n}), got {len(xs[1])}")
     clusters = _check_clusters(clusters, n, where)
-    _positive_int(where, components=components, width=width, epochs=epochs)
+    check_positive(where, components=components, width=width, epochs=epochs)
     _check_seed(seed, where)
     encoders = None
     if method == "learned":

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from mmcourse.quantification.decomposition import PID, pid
-from mmcourse.quantification.estimation._checks import _check_clusters, _check_labels, _positive_int
+from mmcourse.quantification.estimation._checks import _check_clusters, _check_labels
 from mmcourse.quantification.estimation.discretise import Discretiser, fit_discretiser
-from mmcourse.utils import as_numpy
+from mmcourse.utils import as_numpy, check_positive
 
 __all__ = ["joint_table", "plugin_bias", "pid_from_samples"]
 
@@ -82,7 +82,7 @@ def plugin_bias(p, n: int) -> float:
     p = as_numpy(p, "p", "plugin_bias")
     if p.ndim != 3 or (p < 0).any():
         raise ValueError(f"plugin_bias: p must be a non-negative 3-D table p[x1, x2, y], got shape {p.shape}")
-    _positive_int("plugin_bias", n=n)
+    check_positive("plugin_bias", n=n)
     pairs = p.reshape(-1, p.shape[2])
     occupied = lambda t: int((t > 0).sum())  # noqa: E731
     return float((occupied(pairs) - occupied(pairs.sum(1)) - occupied(pairs.sum(0)) + 1) / (2 * n * np.log(2)))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from torch import Tensor
 
 Data = tuple[Sequence[Tensor], Tensor]
@@ -23,9 +22,3 @@ def _data(data, name: str, where: str, modalities: int | None = None) -> tuple[l
     if modalities is not None and len(xs) != modalities:
         raise ValueError(f"{where}: {name} has {len(xs)} modalities, expected {modalities}")
     return xs, y
-
-
-def _positive(where: str, **values) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")

@@ -10,9 +10,9 @@ from scipy.optimize import minimize_scalar
 from torch import Tensor, nn
 
 from mmcourse.encoders import MLPEncoder, UnimodalClassifier
-from mmcourse.quantification.heterogeneity._common import Data, _data, _positive
+from mmcourse.quantification.heterogeneity._common import Data, _data
 from mmcourse.training import fit, predict
-from mmcourse.utils import as_numpy, set_seed
+from mmcourse.utils import as_numpy, check_positive, set_seed
 
 __all__ = ["label_entropy", "information_lower_bound", "train_unimodal", "modality_information"]
 
@@ -98,7 +98,7 @@ def train_unimodal(train: Data, *, stem: int = 16, width: int = 16, hidden: Sequ
     [2, 2]
     """
     xs, y = _data(train, "train", "train_unimodal")
-    _positive("train_unimodal", stem=stem, width=width, epochs=epochs,
+    check_positive("train_unimodal", stem=stem, width=width, epochs=epochs,
               **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
     models = []
     for m, x in enumerate(xs):

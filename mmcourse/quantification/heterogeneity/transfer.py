@@ -10,10 +10,10 @@ import torch
 from torch import Tensor, nn
 
 from mmcourse.encoders import UnimodalClassifier
-from mmcourse.quantification.heterogeneity._common import Data, _data, _positive
+from mmcourse.quantification.heterogeneity._common import Data, _data
 from mmcourse.quantification.heterogeneity.information import train_unimodal
 from mmcourse.training import predict
-from mmcourse.utils import set_seed
+from mmcourse.utils import check_positive, set_seed
 
 __all__ = ["transfer_distance"]
 
@@ -100,7 +100,7 @@ def transfer_distance(train: Data, test: Data, *, models: Sequence[nn.Module] | 
     where = "transfer_distance"
     xs, y = _data(train, "train", where)
     xt, yt = _data(test, "test", where, len(xs))
-    _positive(where, shots=shots, repeats=repeats, steps=steps)
+    check_positive(where, shots=shots, repeats=repeats, steps=steps)
     models = list(models) if models is not None else train_unimodal(
         (xs, y), stem=stem, width=width, hidden=hidden, epochs=epochs, lr=lr, seed=seed)
     _check_models(models, len(xs), where)

@@ -15,7 +15,7 @@ import torch
 
 from mmcourse.representation import LogitSumModel, fit_balanced
 from mmcourse.training import _check_data
-from mmcourse.utils import set_seed
+from mmcourse.utils import check_positive, set_seed
 
 __all__ = ["modality_learning_curves", "learning_summary", "overfitting_epoch", "generalization_gap"]
 
@@ -82,9 +82,7 @@ def modality_learning_curves(train, val, *, names: Sequence[str] | None = None, 
     if len(val[0]) != count or any(v.shape[1] != x.shape[1] for v, x in zip(val[0], inputs)):
         raise ValueError(f"modality_learning_curves: val must have the training modalities' sizes "
                          f"{[x.shape[1] for x in inputs]}, got {[v.shape[1] for v in val[0]]}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"modality_learning_curves: {name} must be a positive integer, got {value!r}")
+    check_positive("modality_learning_curves", epochs=epochs, batch_size=batch_size, width=width)
     names = [f"x{m + 1}" for m in range(count)] if names is None else [str(n) for n in names]
     if len(names) != count or len(set(names)) != count or "fused" in names:
         raise ValueError(f"modality_learning_curves: names must be {count} distinct names other than 'fused', "

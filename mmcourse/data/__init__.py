@@ -31,12 +31,15 @@ from __future__ import annotations
 
 from datasets import DatasetDict
 
-from mmcourse.data import hierarchy, imbalance, multiview, scenes
+from mmcourse.data import gridworld, hierarchy, imbalance, multiview, scene_questions, scenes, temporal
 from mmcourse.data.bitwise import BITWISE, bitwise_distribution
 from mmcourse.data.hierarchy import *  # noqa: F401,F403  (the order-embedding toy of Part 2.4)
 from mmcourse.data.imbalance import *  # noqa: F401,F403  (the imbalanced-modalities toy of Part 2.3)
 from mmcourse.data.multiview import *  # noqa: F401,F403  (the many-modality toy of Part 2.2)
 from mmcourse.data.scenes import *  # noqa: F401,F403  (the grid world of coloured shapes, from Part 3 on)
+from mmcourse.data.scene_questions import *  # noqa: F401,F403  (reasoning questions with programs, Part 4)
+from mmcourse.data.temporal import *  # noqa: F401,F403  (the temporal toy of Part 4.1)
+from mmcourse.data.gridworld import *  # noqa: F401,F403  (the instruction-following grid world of Part 4.1)
 from mmcourse.data.digits import load_digits_pair
 from mmcourse.data.interactions import INTERACTION_DATASETS, load_interaction
 from mmcourse.data.sequences import SEQUENCE_KINDS, load_sequences, load_speech, make_warped_pair
@@ -48,7 +51,8 @@ __all__ = [
     "load_dataset", "load_interaction", "load_taxonomy", "load_digits_pair", "load_sequences", "load_speech",
     "make_warped_pair",
     "as_tensors", "modality_columns", "bitwise_distribution",
-    *hierarchy.__all__, *imbalance.__all__, *multiview.__all__, *scenes.__all__,
+    *hierarchy.__all__, *imbalance.__all__, *multiview.__all__, *scenes.__all__, *scene_questions.__all__,
+    *temporal.__all__, *gridworld.__all__,
 ]
 
 DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview", "imbalance",

@@ -1,0 +1,4 @@
+"""The grid world of Part 4.1 (to be written)."""
+from __future__ import annotations
+
+__all__: list[str] = []

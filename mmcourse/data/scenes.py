@@ -56,8 +56,11 @@ _PIXELS = np.mgrid[0:CELL, 0:CELL] + 0.5  # the centres of a cell's pixels, (y, 
 _INDEX = {word: i for i, word in enumerate(VOCAB)}
 
 
-def encode_words(text: str | list[str], length: int | None = None) -> np.ndarray:
+def encode_words(text: str | list[str], length: int | None = None, *, vocab: tuple[str, ...] = VOCAB) -> np.ndarray:
     """Token ids of a space-separated text (or a list of words), padded with 0 (``<pad>``) to ``length``.
+
+    ``vocab`` is :data:`VOCAB` (captions, Part 3's questions) or a larger vocabulary that starts with it, such as
+    :data:`mmcourse.data.QUESTION_VOCAB` (the reasoning questions of Part 4).
 
     Examples
     --------
@@ -65,18 +68,19 @@ def encode_words(text: str | list[str], length: int | None = None) -> np.ndarray
     array([1, 3, 8, 0, 0], dtype=int32)
     """
     words = text.split() if isinstance(text, str) else list(text)
-    unknown = [w for w in words if w not in _INDEX]
+    index = _INDEX if vocab is VOCAB else {word: i for i, word in enumerate(vocab)}
+    unknown = [w for w in words if w not in index]
     if unknown:
-        raise ValueError(f"encode_words: unknown word(s) {unknown}; the vocabulary is {list(VOCAB)}")
+        raise ValueError(f"encode_words: unknown word(s) {unknown}; the vocabulary is {list(vocab)}")
     if length is not None and len(words) > length:
         raise ValueError(f"encode_words: the text has {len(words)} words, more than length={length}")
     ids = np.zeros(len(words) if length is None else length, dtype=np.int32)
-    ids[:len(words)] = [_INDEX[w] for w in words]
+    ids[:len(words)] = [index[w] for w in words]
     return ids
 
 
-def decode_words(ids) -> str:
-    """The text of token ids, padding dropped.
+def decode_words(ids, *, vocab: tuple[str, ...] = VOCAB) -> str:
+    """The text of token ids (of ``vocab``, see :func:`encode_words`), padding dropped.
 
     Examples
     --------
@@ -84,9 +88,9 @@ def decode_words(ids) -> str:
     'a red circle'
     """
     ids = np.asarray(ids.cpu() if isinstance(ids, torch.Tensor) else ids).ravel()
-    if ids.dtype.kind not in "iu" or ((ids < 0) | (ids >= len(VOCAB))).any():
-        raise ValueError(f"decode_words: ids must be integers in 0..{len(VOCAB) - 1}, got {ids.tolist()}")
-    return " ".join(VOCAB[i] for i in ids if i != 0)
+    if ids.dtype.kind not in "iu" or ((ids < 0) | (ids >= len(vocab))).any():
+        raise ValueError(f"decode_words: ids must be integers in 0..{len(vocab) - 1}, got {ids.tolist()}")
+    return " ".join(vocab[i] for i in ids if i != 0)
 
 
 def phrase_tokens(colour, shape) -> np.ndarray:

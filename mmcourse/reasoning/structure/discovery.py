@@ -1,4 +1,177 @@
-"""Part 4.1: searching over reasoning structures (to be written)."""
+r"""Part 4.1, structure discovery: search over temporal reasoning structures by successive halving.
+
+The space is every :class:`TemporalStructure`: *where* the modalities meet (``"early"``: at every frame, one GRU;
+``"late"``: only in a linear head on the final states; ``"mfn"``: in a gated cross-modal memory that reads
+consecutive steps), a *depth* (stacked GRU layers for the baselines, the attention window for the memory) and a
+*width* (the recurrent state). :func:`successive_halving` is the search of Part 2.2
+(:func:`mmcourse.representation.search_fusion`, after MFAS, Perez-Rua et al. 2019, and Jamieson and Talwalkar
+2016) written for any space of buildable candidates: train every candidate briefly, keep the better ``1/eta`` on
+validation accuracy, train the survivors ``eta`` times longer, repeat. It returns the same
+:class:`~mmcourse.representation.SearchResult`.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from torch import Tensor, nn
+
+from mmcourse.reasoning.structure.temporal import TEMPORAL_MODELS, make_temporal_model
+from mmcourse.representation.fusion import parameter_count
+from mmcourse.representation.heterogeneous.search import SearchResult
+from mmcourse.training import evaluate, fit
+from mmcourse.utils import check_positive, set_seed
+
+__all__ = ["TemporalStructure", "temporal_search_space", "successive_halving", "search_temporal_structure"]
+
+
+@dataclass(frozen=True)
+class TemporalStructure:
+    """One temporal reasoning structure: where the modalities meet, a depth and a width.
+
+    ``fusion`` is a key of :data:`~mmcourse.reasoning.TEMPORAL_MODELS`; ``depth`` is the number of stacked GRU
+    layers for ``"early"`` and ``"late"`` and the attention window for ``"mfn"``; ``hidden`` is the GRU state size.
+
+    Examples
+    --------
+    >>> s = TemporalStructure("mfn", 2, 16)
+    >>> str(s), s.cross_modal
+    ('mfn (window 2, hidden 16)', True)
+    """
+
+    fusion: str
+    depth: int
+    hidden: int
+
+    def __post_init__(self):
+        if self.fusion not in TEMPORAL_MODELS:
+            raise ValueError(f"TemporalStructure: unknown fusion={self.fusion!r}; known: {', '.join(TEMPORAL_MODELS)}")
+        check_positive("TemporalStructure", depth=self.depth, hidden=self.hidden)
+
+    @property
+    def cross_modal(self) -> bool:
+        """Whether the modalities interact over time (at every step or through the memory), not only in the head."""
+        return self.fusion != "late"
+
+    def build(self, input_dims: Sequence[int], num_classes: int) -> nn.Module:
+        """The untrained network of this structure (the memory's own size follows ``hidden``)."""
+        if self.fusion == "mfn":
+            return make_temporal_model("mfn", input_dims, num_classes, hidden=self.hidden, memory=self.hidden,
+                                       window=self.depth, width=2 * self.hidden)
+        return make_temporal_model(self.fusion, input_dims, num_classes, hidden=self.hidden, layers=self.depth)
+
+    def __str__(self) -> str:
+        depth = f"window {self.depth}" if self.fusion == "mfn" else f"{self.depth} layer{'s' * (self.depth > 1)}"
+        return f"{self.fusion} ({depth}, hidden {self.hidden})"
+
+
+def temporal_search_space(fusions: Sequence[str] = ("early", "late", "mfn"), depths: Sequence[int] = (1, 2),
+                          hiddens: Sequence[int] = (8, 16)) -> list[TemporalStructure]:
+    """Every :class:`TemporalStructure` of ``fusions × depths × hiddens``, in that order.
+
+    Examples
+    --------
+    >>> len(temporal_search_space()), str(temporal_search_space()[0])
+    (12, 'early (1 layer, hidden 8)')
+    """
+    if isinstance(fusions, str) or not fusions or not depths or not hiddens:
+        raise ValueError(f"temporal_search_space: fusions, depths and hiddens must be non-empty lists, got "
+                         f"fusions={fusions!r}, depths={depths!r}, hiddens={hiddens!r}")
+    return [TemporalStructure(f, d, h) for f, d, h in itertools.product(fusions, depths, hiddens)]
+
+
+def successive_halving(space: Sequence, build: Callable[[object], nn.Module], train: tuple[Sequence[Tensor], Tensor],
+                       val: tuple[Sequence[Tensor], Tensor], *, epochs: int = 2, eta: int = 2, rounds: int = 3,
+                       lr: float = 1e-2, batch_size: int = 64, seed: int = 0) -> SearchResult:
+    """Successive halving over any candidates: round ``r`` trains each survivor ``epochs · eta^(r-1)`` more epochs
+    (continuing where it stopped), scores it on ``val`` and keeps the best ``⌈n / eta⌉`` (ties: the earlier one).
+
+    Parameters
+    ----------
+    space : sequence
+        The candidates (hashable, with a readable ``str``).
+    build : callable
+        ``build(candidate)`` returns its untrained network, called as ``model(*inputs)``.
+    train, val : (list of Tensor, Tensor)
+        ``(inputs, labels)``, as from :func:`mmcourse.data.as_tensors`.
+    epochs, eta, rounds, lr, batch_size, seed
+        The first round's epochs, the halving factor (≥ 2), the number of rounds and the training settings.
+
+    Returns
+    -------
+    SearchResult
+        ``table`` has one row per candidate (best first): ``parameters``, ``epochs``, ``rounds`` survived, the
+        validation accuracy after each round (``round 1`` …) and the last one (``val accuracy``).
+    """
+    check_positive("successive_halving", epochs=epochs, rounds=rounds, batch_size=batch_size)
+    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
+        raise ValueError(f"successive_halving: eta must be an integer >= 2, got eta={eta!r}")
+    space = list(space)
+    if not space or len(set(space)) != len(space):
+        raise ValueError(f"successive_halving: space must be a non-empty list of distinct candidates, got {space}")
+    models, rows = {}, {}
+    for k, candidate in enumerate(space):
+        set_seed(seed + k)
+        models[candidate] = build(candidate)
+        rows[candidate] = {"parameters": parameter_count(models[candidate]), "epochs": 0, "rounds": 0}
+    scores, alive = {}, list(space)
+    for r in range(1, rounds + 1):
+        if r > 1 and len(alive) == 1:
+            break
+        for k, candidate in enumerate(alive):
+            set_seed(seed + 1000 * r + k)
+            more = epochs * eta ** (r - 1)
+            fit(models[candidate], train, epochs=more, lr=lr, batch_size=batch_size, progress=False)
+            scores[candidate] = evaluate(models[candidate], val)["accuracy"]
+            rows[candidate].update({"epochs": rows[candidate]["epochs"] + more, "rounds": r,
+                                    f"round {r}": scores[candidate]})
+        alive = sorted(alive, key=lambda c: -scores[c])  # stable: ties keep the order of the space
+        if r < rounds:
+            alive = alive[:max(1, math.ceil(len(alive) / eta))]
+    table = pd.DataFrame([rows[c] for c in space], index=[str(c) for c in space])
+    table["val accuracy"] = [scores[c] for c in space]
+    table = table.sort_values(["rounds", "val accuracy"], ascending=False, kind="stable")
+    return SearchResult(alive[0], scores[alive[0]], table, models[alive[0]])
+
+
+def search_temporal_structure(train: tuple[Sequence[Tensor], Tensor], val: tuple[Sequence[Tensor], Tensor], *,
+                              space: Sequence[TemporalStructure] | None = None, **kwargs) -> SearchResult:
+    """Search the temporal structures (default :func:`temporal_search_space`) by :func:`successive_halving`.
+
+    Book section: Part 4.1 (structure discovery).
+
+    Parameters
+    ----------
+    train, val : (list of Tensor, Tensor)
+        Sequences ``(batch, steps, d_m)`` per modality and labels, as from :func:`mmcourse.data.as_tensors`.
+    space : sequence of TemporalStructure, optional
+    **kwargs
+        ``epochs``, ``eta``, ``rounds``, ``lr``, ``batch_size``, ``seed`` of :func:`successive_halving`.
+
+    Returns
+    -------
+    SearchResult
+        As from :func:`successive_halving`, with a ``fusion`` column added to the table.
+
+    Examples
+    --------
+    >>> from mmcourse.data import as_tensors, load_temporal
+    >>> data = load_temporal(n_train=32, n_val=16, n_test=4, cache=False)
+    >>> result = search_temporal_structure(as_tensors(data["train"]), as_tensors(data["validation"]),
+    ...                                    space=temporal_search_space(depths=(1,), hiddens=(4,)), epochs=1)
+    >>> sorted(result.table["fusion"])
+    ['early', 'late', 'mfn']
+    """
+    space = temporal_search_space() if space is None else list(space)
+    if not space or not all(isinstance(s, TemporalStructure) for s in space):
+        raise TypeError(f"search_temporal_structure: space must be a non-empty list of TemporalStructure, got "
+                        f"{[type(s).__name__ for s in space]}")
+    xs, y = train
+    input_dims, num_classes = [x.shape[-1] for x in xs], int(y.max()) + 1
+    result = successive_halving(space, lambda s: s.build(input_dims, num_classes), train, val, **kwargs)
+    by_name = {str(s): s for s in space}
+    result.table.insert(0, "fusion", [by_name[name].fusion for name in result.table.index])
+    return result

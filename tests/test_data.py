@@ -78,7 +78,7 @@ def unimodal_and_both(ds: DatasetDict, model=linear) -> tuple[float, float, floa
 
 def test_catalogue():
     assert DATASETS == (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview",
-                        "imbalance", "scenes")
+                        "imbalance", "scenes", "scene_questions", "temporal")
     assert INTERACTION_DATASETS == ("redundancy", "uniqueness1", "uniqueness2", "synergy", "mixed")
     assert TAXONOMY_DATASETS == ("equivalence", "enhancement", "independence", "dominance", "modulation",
                                  "emergence")
@@ -87,7 +87,9 @@ def test_catalogue():
 
 
 @pytest.mark.parametrize("name, loader", [("multiview", data.load_multiview), ("imbalance", data.load_imbalance),
-                                          ("scenes", data.load_scenes)])
+                                          ("scenes", data.load_scenes),
+                                          ("scene_questions", data.load_scene_questions),
+                                          ("temporal", data.load_temporal)])
 def test_load_dataset_dispatches_to_the_later_loaders(name, loader):
     by_name = load_dataset(name, n_train=20, n_val=10, n_test=10, seed=3, cache=False)
     direct = loader(n_train=20, n_val=10, n_test=10, seed=3, cache=False)

@@ -15,6 +15,9 @@ typed features and the torch format. Nothing is downloaded: the data is generate
 ``load_multiview()``          four views of one latent in two families of similar views (heterogeneity, Part 2.2)
 ``load_imbalance()``          an easy modality that dominates training and a weak complementary one (Part 2.3)
 ``load_scenes()``             a grid world of coloured shapes with captions, questions and answers (Part 3 on)
+``load_scene_questions()``    the scenes with reasoning questions, their programs, facts and a held-out split (Part 4)
+``load_temporal()``           two event sequences whose label needs the order of events across both (Part 4.1)
+``GridWorld``                 an instruction-following grid world with an expert, for agents (Part 4.1)
 ``load_hierarchy()``          a concept tree seen as item "images" and concept "text" (order embeddings, Part 2.4)
 ``as_tensors(split)``         the modality columns as float32 tensors and the labels as int64
 ============================  ====================================================================================
@@ -56,7 +59,7 @@ __all__ = [
 ]
 
 DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview", "imbalance",
-            "scenes")
+            "scenes", "scene_questions", "temporal")
 
 
 def load_dataset(name: str, **kwargs) -> DatasetDict:
@@ -68,8 +71,9 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         One of :data:`DATASETS`: an interaction dataset (:func:`load_interaction`), a taxonomy dataset
         (:func:`load_taxonomy`), ``"digits"`` (:func:`load_digits_pair`), ``"sequences"`` (:func:`load_sequences`,
         whose ``kind`` keyword picks ``"sinusoid"`` or ``"events"``), ``"speech"`` (:func:`load_speech`),
-        ``"multiview"`` (:func:`load_multiview`), ``"imbalance"`` (:func:`load_imbalance`) or ``"scenes"``
-        (:func:`load_scenes`). The hierarchy toy
+        ``"multiview"`` (:func:`load_multiview`), ``"imbalance"`` (:func:`load_imbalance`), ``"scenes"``
+        (:func:`load_scenes`), ``"scene_questions"`` (:func:`load_scene_questions`, which also has an ``n_heldout``
+        split) or ``"temporal"`` (:func:`load_temporal`). The hierarchy toy
         has a split of concepts besides its images, so it has its own loader only (:func:`load_hierarchy`).
     **kwargs
         Passed on to that loader (``n_train``, ``n_val``, ``n_test``, ``seed``, ``cache``; only ``seed`` and
@@ -101,4 +105,8 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         return imbalance.load_imbalance(**kwargs)
     if name == "scenes":
         return scenes.load_scenes(**kwargs)
+    if name == "scene_questions":
+        return scene_questions.load_scene_questions(**kwargs)
+    if name == "temporal":
+        return temporal.load_temporal(**kwargs)
     raise ValueError(f"load_dataset: unknown name={name!r}; expected one of {list(DATASETS)}")

@@ -74,3 +74,32 @@ def test_errors(split):
         ReasoningExplorer(split).example(-1)
     with pytest.raises(ValueError, match="unknown word"):
         ReasoningExplorer(split).example(0, "how many purple objects ?")
+
+
+def test_model_and_symbolic_reasoners(split):
+    import torch
+
+    from mmcourse.data import ANSWERS
+    from mmcourse.reasoning import FiLMModel, NeuralModuleNetwork, SceneParser
+    from mmcourse.widgets import model_reasoner, symbolic_reasoner
+
+    image, question = torch.as_tensor(split[0]["image"]), "how many objects are left of the red circle ?"
+    torch.manual_seed(0)
+    modules = model_reasoner(NeuralModuleNetwork())(image, question)
+    assert modules.answer in ANSWERS and len(modules.maps) == len(parse(question))
+    assert all(m is None or m.shape == (9,) for m in modules.maps) and modules.maps[-1] is None
+    flat = model_reasoner(FiLMModel())(image, question)
+    assert flat.answer in ANSWERS and flat.maps is None
+    assert isinstance(symbolic_reasoner(SceneParser())(image, question).answer, str)
+    with pytest.raises(ValueError, match="model must be a torch.nn.Module"):
+        model_reasoner(lambda i, q: None)
+    with pytest.raises(ValueError, match="parser must be a SceneParser"):
+        symbolic_reasoner(FiLMModel())
+
+
+def test_a_reasoner_that_cannot_answer_says_so(split):
+    def refuses(image, question):
+        raise ValueError("no module for filter_fact")
+
+    example = ReasoningExplorer(split, {"refuses": refuses}).example(0, "how many hot objects ?")
+    assert example["readings"]["refuses"].answer.startswith("cannot answer (no module for filter_fact")

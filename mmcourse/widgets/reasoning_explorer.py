@@ -20,11 +20,11 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from mmcourse.data import GRID, decode_question, scene_objects
-from mmcourse.reasoning import execute_trace, format_program, parse
+from mmcourse.data import ANSWERS, GRID, decode_question, encode_question, scene_objects
+from mmcourse.reasoning import SceneParser, execute_trace, format_program, neuro_symbolic_answer, parse, parse_scene
 from mmcourse.viz import is_static_build
 
-__all__ = ["ReasoningExplorer", "Reading", "step_map"]
+__all__ = ["ReasoningExplorer", "Reading", "step_map", "model_reasoner", "symbolic_reasoner"]
 
 CELLS = GRID * GRID
 DIGITS = 3  # decimals of the attention maps kept in the static figure
@@ -55,10 +55,60 @@ def step_map(value, objects: Sequence[dict]) -> np.ndarray | None:
     return out
 
 
+def model_reasoner(model: torch.nn.Module) -> Callable:
+    """A trained answering model of Part 4 as a reasoner: ``model(images, questions, programs)`` gives the answer
+    logits, and a ``model.trace(image, program)`` (the module network's) gives one attention map per step.
+
+    Examples
+    --------
+    >>> from mmcourse.reasoning import NeuralModuleNetwork
+    >>> reading = model_reasoner(NeuralModuleNetwork())(torch.zeros(30, 30, 3), "how many red circles ?")
+    >>> reading.answer in ANSWERS, len(reading.maps)
+    (True, 4)
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model_reasoner: model must be a torch.nn.Module, got {type(model).__name__}")
+
+    def read(image: torch.Tensor, question: str) -> Reading:
+        program = parse(question)
+        if hasattr(model, "trace"):
+            steps = model.trace(image, program)
+            probabilities = steps[-1][1]
+            return Reading(max(probabilities, key=probabilities.get),
+                           [v if isinstance(v, np.ndarray) else None for _, v in steps])
+        device = next(model.parameters()).device
+        words = torch.as_tensor(encode_question(question), dtype=torch.long, device=device)[None]
+        with torch.no_grad():
+            logits = model.eval()(torch.as_tensor(image, dtype=torch.float32, device=device)[None], words, [program])
+        return Reading(ANSWERS[int(logits.argmax())])
+
+    return read
+
+
+def symbolic_reasoner(parser: SceneParser) -> Callable:
+    """The neuro-symbolic pipeline of Part 4.2 as a reasoner: the parser's table of objects, then the exact executor
+    (``"none"`` when the program cannot run on the parsed table)."""
+    if not isinstance(parser, SceneParser):
+        raise ValueError(f"symbolic_reasoner: parser must be a SceneParser, got {type(parser).__name__}")
+
+    def read(image: torch.Tensor, question: str) -> Reading:
+        return Reading(neuro_symbolic_answer(question, parse_scene(parser, torch.as_tensor(image))) or "none")
+
+    return read
+
+
 def _value_text(value) -> str:
     if isinstance(value, list):
         return f"{len(value)} object{'s' * (len(value) != 1)}"
     return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+
+def _read(reasoner: Callable, image: torch.Tensor, question: str) -> Reading:
+    """A reasoner's reading; one that cannot take the question (an operation it has no module for) says so."""
+    try:
+        return reasoner(image, question)
+    except ValueError as err:
+        return Reading(f"cannot answer ({str(err)[:60]})")
 
 
 class ReasoningExplorer:
@@ -110,7 +160,7 @@ class ReasoningExplorer:
         objects = scene_objects(row)
         trace = execute_trace(program, objects)
         image = torch.as_tensor(row["image"])
-        readings = {name: reasoner(image, question) for name, reasoner in self.reasoners.items()}
+        readings = {name: _read(reasoner, image, question) for name, reasoner in self.reasoners.items()}
         answer = ("yes" if trace[-1] else "no") if isinstance(trace[-1], bool) else str(trace[-1])
         return {"image": image.numpy(), "question": question, "steps": [f"{op}[{arg}]" if arg else op
                                                                          for op, arg in program],

@@ -6,7 +6,7 @@
 
 Measures, on this machine: the median time of one FusionExplorer retrain for every fusion (default settings, on
 the synergy and the digits data), of one CoordinationExplorer retrain (default settings) and of one PIDExplorer
-slider move, every notebook's execution time (nbclient, one kernel at a time), and optionally the wall time of
+slider move and of one reasoning-explorer question, every notebook's execution time (nbclient, one kernel at a time), and optionally the wall time of
 `make test`. Results go to benchmarks/results.json and replace the block between
 ``<!-- benchmark-table -->`` markers in README.md and chapters/appendix/performance.md.
 """
@@ -77,6 +77,25 @@ def time_pid_explorer(repeats: int) -> dict[str, float]:
     return result
 
 
+def time_reasoning_explorer(repeats: int) -> float:
+    """One live step of the reasoning explorer: a new question parsed, executed and answered by the module
+    network, the flat FiLM model and the neuro-symbolic pipeline (weights do not change the cost: untrained)."""
+    from mmcourse.data import load_scene_questions
+    from mmcourse.reasoning import FiLMModel, NeuralModuleNetwork, SceneParser
+    from mmcourse.widgets import ReasoningExplorer, model_reasoner, symbolic_reasoner
+
+    split = load_scene_questions(n_train=20, n_val=2, n_test=20, n_heldout=2, cache=False)["test"]
+    reasoners = {"module network": model_reasoner(NeuralModuleNetwork()), "flat FiLM": model_reasoner(FiLMModel()),
+                 "neuro-symbolic": symbolic_reasoner(SceneParser())}
+    explorer = ReasoningExplorer(split, reasoners, examples=[0])
+    questions = ("how many objects are above the red square ?", "is there a red object and a circle ?",
+                 "how many objects are not yellow ?")
+    explorer.example(0, questions[0])  # warm-up
+    step = statistics.median(_timed(explorer.example, i % len(split), q) for i in range(repeats) for q in questions)
+    print(f"reasoning explorer: a new question {step:.3f} s", flush=True)
+    return step
+
+
 def _timed(call, *args) -> float:
     start = time.perf_counter()
     call(*args)
@@ -119,6 +138,10 @@ def table(results: dict) -> str:
         lines += ["", f"**PID explorer**: one slider move (a mixture decomposed, median over the pairs) "
                   f"{pid['slider move']:.3f} s; dataset mode, first estimate (a label-aware discretiser trained, "
                   f"then the table solved) {pid['dataset (first time)']:.2f} s, cached afterwards."]
+    if results.get("reasoning_explorer") is not None:
+        lines += ["", f"**Reasoning explorer**: a new question (parsed, executed, answered by the module network, the "
+                  f"flat model and the neuro-symbolic pipeline; median of {3 * results['repeats']}) "
+                  f"{results['reasoning_explorer']:.3f} s."]
     if results.get("notebooks"):
         lines += ["", f"**Notebook execution** (goal < {GOAL_NOTEBOOK:.0f} s each):", "", "| notebook | seconds |",
                   "|---|---|"]
@@ -149,7 +172,8 @@ def main() -> int:
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "repeats": args.repeats,
                "retrain": time_retrains(args.repeats),
                "coordination_retrain": time_coordination_retrain(args.repeats),
-               "pid_explorer": time_pid_explorer(args.repeats)}
+               "pid_explorer": time_pid_explorer(args.repeats),
+               "reasoning_explorer": time_reasoning_explorer(args.repeats)}
     if not args.quick:
         results["notebooks"] = time_notebooks()
     if args.make_test:
@@ -163,6 +187,7 @@ def main() -> int:
     slow = [f for f, r in results["retrain"].items() if max(r.values()) > GOAL_RETRAIN]
     slow += ["coordination explorer"] if results["coordination_retrain"] > GOAL_RETRAIN else []
     slow += ["PID explorer"] if results["pid_explorer"]["slider move"] > GOAL_RETRAIN else []
+    slow += ["reasoning explorer"] if results["reasoning_explorer"] > GOAL_RETRAIN else []
     slow += [p for p, s in results.get("notebooks", {}).items() if s > GOAL_NOTEBOOK]
     if slow:
         print(f"over the goal: {', '.join(slow)}")

@@ -8,7 +8,7 @@ import torch
 
 from mmcourse import set_seed
 from mmcourse.data import ANSWERS, COLOURS, KNOWLEDGE, PROPERTIES, SHAPES, load_scene_questions, scene_objects
-from mmcourse.reasoning import (SUBJECTS, ClosedBookReasoner, KeyValueMemory, RetrievalReasoner, ScenePerception,
+from mmcourse.reasoning import (SUBJECTS, ClosedBookReasoner, FactReasoner, KeyValueMemory, RetrievalReasoner, ScenePerception,
                                 dependent_questions, edit_knowledge, execute, fact_codes, fact_inputs, fact_lookups,
                                 knowledge_values, perception_data, poisson_binomial, retrieval_recall, retrieve)
 from mmcourse.training import fit
@@ -150,6 +150,29 @@ def test_soft_execution_is_exact_with_perfect_perception_and_retrieval(facts):
     assert retrieval_recall(model.scores(inputs[1], inputs[2][:, 2])[q, cell], gold) == 1.0
     log_p = model(*inputs)
     assert torch.allclose(log_p.exp().sum(1), torch.ones(len(answers)), atol=1e-4)
+
+
+class LookUp(FactReasoner):
+    """The soft executor with the knowledge base read exactly: has_property sums the perceived subjects that have it."""
+
+    def __init__(self, knowledge=KNOWLEDGE):
+        super().__init__()
+        table = torch.tensor([[float(knowledge[s] == p) for p in PROPERTIES] for s in SUBJECTS])  # (7, 4)
+        self.register_buffer("table", table)
+
+    def has_property(self, attributes, prop):
+        return (attributes @ self.table)[torch.arange(len(prop)), :, prop]
+
+
+def test_fact_reasoner_executes_the_fact_programs_exactly(facts):
+    inputs, answers = perfect_perception(facts["test"])
+    assert (LookUp()(*inputs).argmax(1) == answers).all()
+    edited = {**KNOWLEDGE, "blue": "hot"}
+    programs, objects = facts["test"][:]["program"], [scene_objects(r) for r in facts["test"]]
+    gold = torch.tensor([ANSWERS.index(execute(p, o, edited)) for p, o in zip(programs, objects)])
+    assert (LookUp(edited)(*inputs).argmax(1) == gold).all() and (gold != answers).any()
+    with pytest.raises(NotImplementedError):
+        FactReasoner()(*inputs)
 
 
 def test_reasoners_learn_and_only_retrieval_follows_an_edit(facts):

@@ -9,9 +9,9 @@ from torch import nn
 
 from mmcourse.reasoning import (TEMPORAL_MODELS, EarlyFusionGRU, LateFusionGRU, MemoryFusionNetwork,
                                 TemporalStructure, delta_memory_attention, gated_memory_update, make_temporal_model,
-                                search_temporal_structure, successive_halving, temporal_search_space)
+                                search_temporal_structure, temporal_search_space)
 from mmcourse.reasoning.structure.temporal import RETAIN_BIAS
-from mmcourse.representation import SearchResult
+from mmcourse.representation import SearchResult, successive_halving
 
 
 def inputs(batch=3, steps=7, dims=(4, 3), seed=0):

@@ -3,29 +3,24 @@ r"""Part 4.1, structure discovery: search over temporal reasoning structures by 
 The space is every :class:`TemporalStructure`: *where* the modalities meet (``"early"``: at every frame, one GRU;
 ``"late"``: only in a linear head on the final states; ``"mfn"``: in a gated cross-modal memory that reads
 consecutive steps), a *depth* (stacked GRU layers for the baselines, the attention window for the memory) and a
-*width* (the recurrent state). :func:`successive_halving` is the search of Part 2.2
-(:func:`mmcourse.representation.search_fusion`, after MFAS, Perez-Rua et al. 2019, and Jamieson and Talwalkar
-2016) written for any space of buildable candidates: train every candidate briefly, keep the better ``1/eta`` on
-validation accuracy, train the survivors ``eta`` times longer, repeat. It returns the same
-:class:`~mmcourse.representation.SearchResult`.
+*width* (the recurrent state). The search is Part 2.2's :func:`~mmcourse.representation.successive_halving`
+(Jamieson and Talwalkar 2016; the loop behind :func:`~mmcourse.representation.search_fusion`): train every
+candidate briefly, keep the better ``1/eta`` on validation accuracy, train the survivors ``eta`` times longer,
+repeat.
 """
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import pandas as pd
 from torch import Tensor, nn
 
 from mmcourse.reasoning.structure.temporal import TEMPORAL_MODELS, make_temporal_model
-from mmcourse.representation.fusion import parameter_count
-from mmcourse.representation.heterogeneous.search import SearchResult
-from mmcourse.training import evaluate, fit
-from mmcourse.utils import check_positive, set_seed
+from mmcourse.representation.heterogeneous.search import SearchResult, successive_halving
+from mmcourse.utils import check_positive
 
-__all__ = ["TemporalStructure", "temporal_search_space", "successive_halving", "search_temporal_structure"]
+__all__ = ["TemporalStructure", "temporal_search_space", "search_temporal_structure"]
 
 
 @dataclass(frozen=True)
@@ -81,60 +76,6 @@ def temporal_search_space(fusions: Sequence[str] = ("early", "late", "mfn"), dep
         raise ValueError(f"temporal_search_space: fusions, depths and hiddens must be non-empty lists, got "
                          f"fusions={fusions!r}, depths={depths!r}, hiddens={hiddens!r}")
     return [TemporalStructure(f, d, h) for f, d, h in itertools.product(fusions, depths, hiddens)]
-
-
-def successive_halving(space: Sequence, build: Callable[[object], nn.Module], train: tuple[Sequence[Tensor], Tensor],
-                       val: tuple[Sequence[Tensor], Tensor], *, epochs: int = 2, eta: int = 2, rounds: int = 3,
-                       lr: float = 1e-2, batch_size: int = 64, seed: int = 0) -> SearchResult:
-    """Successive halving over any candidates: round ``r`` trains each survivor ``epochs · eta^(r-1)`` more epochs
-    (continuing where it stopped), scores it on ``val`` and keeps the best ``⌈n / eta⌉`` (ties: the earlier one).
-
-    Parameters
-    ----------
-    space : sequence
-        The candidates (hashable, with a readable ``str``).
-    build : callable
-        ``build(candidate)`` returns its untrained network, called as ``model(*inputs)``.
-    train, val : (list of Tensor, Tensor)
-        ``(inputs, labels)``, as from :func:`mmcourse.data.as_tensors`.
-    epochs, eta, rounds, lr, batch_size, seed
-        The first round's epochs, the halving factor (≥ 2), the number of rounds and the training settings.
-
-    Returns
-    -------
-    SearchResult
-        ``table`` has one row per candidate (best first): ``parameters``, ``epochs``, ``rounds`` survived, the
-        validation accuracy after each round (``round 1`` …) and the last one (``val accuracy``).
-    """
-    check_positive("successive_halving", epochs=epochs, rounds=rounds, batch_size=batch_size)
-    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        raise ValueError(f"successive_halving: eta must be an integer >= 2, got eta={eta!r}")
-    space = list(space)
-    if not space or len(set(space)) != len(space):
-        raise ValueError(f"successive_halving: space must be a non-empty list of distinct candidates, got {space}")
-    models, rows = {}, {}
-    for k, candidate in enumerate(space):
-        set_seed(seed + k)
-        models[candidate] = build(candidate)
-        rows[candidate] = {"parameters": parameter_count(models[candidate]), "epochs": 0, "rounds": 0}
-    scores, alive = {}, list(space)
-    for r in range(1, rounds + 1):
-        if r > 1 and len(alive) == 1:
-            break
-        for k, candidate in enumerate(alive):
-            set_seed(seed + 1000 * r + k)
-            more = epochs * eta ** (r - 1)
-            fit(models[candidate], train, epochs=more, lr=lr, batch_size=batch_size, progress=False)
-            scores[candidate] = evaluate(models[candidate], val)["accuracy"]
-            rows[candidate].update({"epochs": rows[candidate]["epochs"] + more, "rounds": r,
-                                    f"round {r}": scores[candidate]})
-        alive = sorted(alive, key=lambda c: -scores[c])  # stable: ties keep the order of the space
-        if r < rounds:
-            alive = alive[:max(1, math.ceil(len(alive) / eta))]
-    table = pd.DataFrame([rows[c] for c in space], index=[str(c) for c in space])
-    table["val accuracy"] = [scores[c] for c in space]
-    table = table.sort_values(["rounds", "val accuracy"], ascending=False, kind="stable")
-    return SearchResult(alive[0], scores[alive[0]], table, models[alive[0]])
 
 
 def search_temporal_structure(train: tuple[Sequence[Tensor], Tensor], val: tuple[Sequence[Tensor], Tensor], *,

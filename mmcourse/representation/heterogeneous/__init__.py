@@ -9,10 +9,11 @@
 """
 from mmcourse.representation.heterogeneous.mae import (MultimodalMAE, linear_probe, masked_mse, patchify,
                                                        pretrain_mae, random_token_mask)
-from mmcourse.representation.heterogeneous.search import Candidate, ComposedFusionModel, SearchResult, search_fusion
+from mmcourse.representation.heterogeneous.search import (Candidate, ComposedFusionModel, SearchResult, search_fusion,
+                                                          successive_halving)
 from mmcourse.representation.heterogeneous.sharing import (GroupedEncoderModel, group_modalities,
                                                            transfer_heterogeneity)
 
 __all__ = ["patchify", "random_token_mask", "masked_mse", "MultimodalMAE", "pretrain_mae", "linear_probe",
-           "Candidate", "ComposedFusionModel", "SearchResult", "search_fusion",
+           "Candidate", "ComposedFusionModel", "SearchResult", "successive_halving", "search_fusion",
            "transfer_heterogeneity", "group_modalities", "GroupedEncoderModel"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -21,9 +21,9 @@ from torch import Tensor, nn
 
 from mmcourse.representation.fusion import FUSIONS, make_fusion, parameter_count
 from mmcourse.training import evaluate, fit
-from mmcourse.utils import set_seed
+from mmcourse.utils import check_positive, set_seed
 
-__all__ = ["Candidate", "ComposedFusionModel", "SearchResult", "search_fusion"]
+__all__ = ["Candidate", "ComposedFusionModel", "SearchResult", "successive_halving", "search_fusion"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,62 @@ class SearchResult:
     model: nn.Module
 
 
+def successive_halving(space: Sequence, build: Callable[[object], nn.Module], train: tuple[Sequence[Tensor], Tensor],
+                       val: tuple[Sequence[Tensor], Tensor], *, epochs: int = 2, eta: int = 2, rounds: int = 3,
+                       lr: float = 1e-2, batch_size: int = 64, seed: int = 0) -> SearchResult:
+    """Successive halving (Jamieson and Talwalkar 2016) over any candidates: round ``r`` trains each survivor ``epochs · eta^(r-1)`` more epochs
+    (continuing where it stopped), scores it on ``val`` and keeps the best ``⌈n / eta⌉`` (ties: the earlier one).
+
+    Parameters
+    ----------
+    space : sequence
+        The candidates (hashable, with a readable ``str``).
+    build : callable
+        ``build(candidate)`` returns its untrained network, called as ``model(*inputs)``.
+    train, val : (list of Tensor, Tensor)
+        ``(inputs, labels)``, as from :func:`mmcourse.data.as_tensors`.
+    epochs, eta, rounds, lr, batch_size, seed
+        The first round's epochs, the halving factor (≥ 2), the number of rounds and the training settings.
+
+    Returns
+    -------
+    SearchResult
+        ``table`` has one row per candidate (best first): ``parameters``, ``epochs``, ``rounds`` survived, the
+        validation accuracy after each round (``round 1`` …) and the last one (``val accuracy``).
+
+    Book sections: Part 2.2 (fusion search, :func:`search_fusion`) and Part 4.1 (structure discovery).
+    """
+    check_positive("successive_halving", epochs=epochs, rounds=rounds, batch_size=batch_size)
+    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
+        raise ValueError(f"successive_halving: eta must be an integer >= 2, got eta={eta!r}")
+    space = list(space)
+    if not space or len(set(space)) != len(space):
+        raise ValueError(f"successive_halving: space must be a non-empty list of distinct candidates, got {space}")
+    models, rows = {}, {}
+    for k, candidate in enumerate(space):
+        set_seed(seed + k)
+        models[candidate] = build(candidate)
+        rows[candidate] = {"parameters": parameter_count(models[candidate]), "epochs": 0, "rounds": 0}
+    scores, alive = {}, list(space)
+    for r in range(1, rounds + 1):
+        if r > 1 and len(alive) == 1:
+            break
+        for k, candidate in enumerate(alive):
+            set_seed(seed + 1000 * r + k)
+            more = epochs * eta ** (r - 1)
+            fit(models[candidate], train, epochs=more, lr=lr, batch_size=batch_size, progress=False)
+            scores[candidate] = evaluate(models[candidate], val)["accuracy"]
+            rows[candidate].update({"epochs": rows[candidate]["epochs"] + more, "rounds": r,
+                                    f"round {r}": scores[candidate]})
+        alive = sorted(alive, key=lambda c: -scores[c])  # stable: ties keep the order of the space
+        if r < rounds:
+            alive = alive[:max(1, math.ceil(len(alive) / eta))]
+    table = pd.DataFrame([rows[c] for c in space], index=[str(c) for c in space])
+    table["val accuracy"] = [scores[c] for c in space]
+    table = table.sort_values(["rounds", "val accuracy"], ascending=False, kind="stable")
+    return SearchResult(alive[0], scores[alive[0]], table, models[alive[0]])
+
+
 def search_fusion(train: tuple[Sequence[Tensor], Tensor], val: tuple[Sequence[Tensor], Tensor], *,
                   fusions: Sequence[str] = ("additive", "late", "multiplicative", "low_rank", "tensor"),
                   layers: Sequence[int] = (0, 1, 2), width: int = 16, epochs: int = 2, eta: int = 2,
@@ -167,29 +223,10 @@ def search_fusion(train: tuple[Sequence[Tensor], Tensor], val: tuple[Sequence[Te
     space = [Candidate(tuple(ls), f) for f in fusions for ls in itertools.product(layers, repeat=len(xs))]
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise ValueError(f"search_fusion: rounds must be a positive integer, got {rounds!r}")
-    models, rows, alive = {}, {}, list(space)
-    for k, candidate in enumerate(space):
-        set_seed(seed + k)
-        models[candidate] = ComposedFusionModel([x[0] for x in xs], num_classes, candidate, width=width)
-        rows[candidate] = {"fusion": candidate.fusion, "layers": str(candidate.layers),
-                           "parameters": parameter_count(models[candidate]), "epochs": 0, "rounds": 0}
-    scores: dict[Candidate, float] = {}
-    for r in range(1, rounds + 1):
-        if r > 1 and len(alive) == 1:
-            break
-        for k, candidate in enumerate(alive):
-            set_seed(seed + 1000 * r + k)
-            more = epochs * eta ** (r - 1)
-            fit(models[candidate], train, epochs=more, lr=lr, batch_size=batch_size, progress=False)
-            scores[candidate] = evaluate(models[candidate], val)["accuracy"]
-            rows[candidate].update({"epochs": rows[candidate]["epochs"] + more, "rounds": r,
-                                    f"round {r}": scores[candidate]})
-        # Ties keep the earlier (simpler, as listed) candidate: sorting is stable.
-        alive = sorted(alive, key=lambda c: -scores[c])
-        if r < rounds:
-            alive = alive[:max(1, math.ceil(len(alive) / eta))]
-    best = alive[0]
-    table = pd.DataFrame([rows[c] for c in space], index=[str(c) for c in space])
-    table["val accuracy"] = [scores[c] for c in space]
-    table = table.sort_values(["rounds", "val accuracy"], ascending=False, kind="stable")
-    return SearchResult(best, scores[best], table, models[best])
+    result = successive_halving(space, lambda c: ComposedFusionModel([x[0] for x in xs], num_classes, c, width=width),
+                                train, val, epochs=epochs, eta=eta, rounds=rounds, lr=lr, batch_size=batch_size,
+                                seed=seed)
+    by_name = {str(c): c for c in space}
+    result.table.insert(0, "fusion", [by_name[name].fusion for name in result.table.index])
+    result.table.insert(1, "layers", [str(by_name[name].layers) for name in result.table.index])
+    return result

@@ -16,8 +16,9 @@ def split():
 
 
 def counting_reasoner(image, question):
-    """A stand-in model: answers 'yes', and attends to cell k at step k."""
-    return Reading("yes", [np.eye(9)[k % 9] for k, _ in enumerate(parse(question))])
+    """A stand-in model: answers 'yes', attends to cell k at step k, and has no map at the last (answer) step."""
+    n = len(parse(question))
+    return Reading("yes", [np.eye(9)[k % 9] if k < n - 1 else None for k in range(n)])
 
 
 def test_example_follows_the_executor(split):
@@ -50,6 +51,8 @@ def test_static_figure_has_one_slider_per_example(split):
     model_map = np.asarray(steps[1].args[0]["z"][1])
     assert model_map.shape == (3, 3) and model_map.reshape(-1).argmax() == 1  # the stand-in's map at step 2
     assert "stand-in: yes" in steps[0].args[1]["title.text"] and "flat: no" in steps[0].args[1]["title.text"]
+    last = np.asarray(steps[-1].args[0]["z"][1]).reshape(-1)  # an answer step has no map: the last one stays
+    assert last.argmax() == len(steps) - 2 and np.asarray(steps[-1].args[0]["z"][0]).sum() > 0
     assert len(fig.to_json()) < 200_000
 
 

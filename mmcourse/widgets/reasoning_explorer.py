@@ -173,12 +173,13 @@ class ReasoningExplorer:
         mapped = next(((name, r) for name, r in example["readings"].items() if r.maps), (None, None))
         answers = " · ".join([f"executor: {example['answer']}",
                               *(f"{name}: {r.answer}" for name, r in example["readings"].items())])
-        frames, last = [], np.zeros(CELLS)
+        # A step that gives a count, a yes/no or a word has no map: keep showing the set it was computed from.
+        frames, last, last_model = [], np.zeros(CELLS), np.zeros(CELLS)
         for k, (step, value, grid) in enumerate(zip(example["steps"], example["values"], example["maps"])):
             last = grid if grid is not None else last
             model = mapped[1].maps[k] if mapped[1] is not None and k < len(mapped[1].maps) else None
-            frames.append({"executor": last.reshape(GRID, GRID),
-                           "model": (np.zeros(CELLS) if model is None else np.asarray(model, float)).reshape(GRID, GRID),
+            last_model = np.asarray(model, float) if model is not None else last_model
+            frames.append({"executor": last.reshape(GRID, GRID), "model": last_model.reshape(GRID, GRID),
                            "title": f"{example['question']}<br><sub>step {k + 1}/{len(example['steps'])}: {step} → "
                                     f"{value}   |   {answers}</sub>"})
         return frames, mapped[0]
@@ -191,9 +192,9 @@ class ReasoningExplorer:
         for col in (2, 3):
             fig.add_trace(go.Heatmap(z=np.zeros((GRID, GRID)), zmin=0, zmax=1, colorscale="Blues", showscale=col == 3,
                                      hovertemplate="row %{y}, column %{x}: %{z:.2f}<extra></extra>"), row=1, col=col)
-            fig.update_yaxes(autorange="reversed", row=1, col=col)
-        fig.update_xaxes(showticklabels=False)
-        fig.update_yaxes(showticklabels=False)
+            fig.update_yaxes(autorange="reversed", scaleanchor=f"x{col}", row=1, col=col)  # square cells
+        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+        fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
         fig.update_layout(template="plotly_white", height=380, margin=dict(t=110, l=10, r=10, b=90),
                           title=dict(x=0.0, y=0.96, font=dict(size=13)))
         return fig

@@ -153,6 +153,9 @@ def test_question_encoder_reads_the_last_word_not_the_padding():
     enc = QuestionEncoder(8)
     short, padded = torch.tensor([[13, 20, 1]]), torch.tensor([[13, 20, 1, 0, 0]])
     assert torch.allclose(enc(short), enc(padded))
+    # questions of different lengths in one batch (the padding after the longest one is skipped): same codes
+    batch = torch.tensor([[13, 20, 1, 0, 0, 0], [5, 0, 0, 0, 0, 0]])
+    assert torch.allclose(enc(batch), torch.cat([enc(batch[:1, :3]), enc(batch[1:, :1])]), atol=1e-6)
 
 
 def test_cell_perception_learns_the_kinds(composed):

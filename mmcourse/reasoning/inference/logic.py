@@ -182,7 +182,10 @@ def compositional_questions(split, n_labelled: int | None = None, relational: bo
         :data:`LOGIC_OPS`, ``parts`` (N, 2, 16) (the second all padding for ``not``), ``part_answer`` (N, 2)
         (-1 where there is no second part).
     """
-    rows = {key: split[key] for key in ("image", "question", "answer", "program", "colour", "shape", "cell")}
+    # whole columns at once: indexing a dataset column row by row is slow
+    table = split.with_format("numpy")
+    rows = {key: np.asarray(table[key]) for key in ("image", "question", "answer", "colour", "shape", "cell")}
+    rows["program"] = list(split["program"])
     n = len(rows["program"])
     ops, parts, part_answers = np.zeros(n, dtype=np.int64), np.zeros((n, 2, QUESTION_WORDS), dtype=np.int64), \
         np.full((n, 2), -1)

@@ -115,8 +115,9 @@ class QuestionEncoder(nn.Module):
         self.gru = nn.GRU(dim, dim, batch_first=True)
 
     def forward(self, question: Tensor) -> Tensor:
-        states, _ = self.gru(self.embed(question.long()))
         last = (question != 0).sum(1).clamp(min=1) - 1  # questions are 0-padded at the end
+        # the GRU reads left to right, so the padding after the longest question cannot change a code: skip it
+        states, _ = self.gru(self.embed(question[:, :int(last.max()) + 1].long()))
         return states[torch.arange(len(question), device=question.device), last]
 
 

@@ -91,8 +91,8 @@ class RUBi(nn.Module):
     ``forward`` returns the plain logits :math:`z_k`. Part 4.3.
 
     Two choices for a yes/no question (two answers), both measured on the chapter's language-prior split: the
-    question-only loss is on :math:`z_q` itself (the reference's ``end_classif=False``; with its extra linear layer
-    the mask is free to drift away from the prior and RUBi falls back to the plain model); and the logits are
+    question-only loss is on :math:`z_q` itself (the reference's ``end_classif=False``, which ties the mask to the
+    prior; with an extra linear layer in between, the mask is free to drift away from it); and the logits are
     shifted so that the smaller is 0 before masking (softmax ignores a shift; a mask below 1 would *raise* a
     negative logit).
 

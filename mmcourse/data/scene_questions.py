@@ -45,7 +45,7 @@ from datasets import Array3D, ClassLabel, DatasetDict, Features, List, Value
 from mmcourse.data._cache import cached
 from mmcourse.data._common import check_seed, check_sizes, to_dataset_dict
 from mmcourse.data.scenes import (ANSWERS, COLOURS, GRID, IMAGE_SIZE, PLURALS, SHAPES, VOCAB, decode_words,
-                                  encode_words, render_scene)
+                                  encode_words, _scene_columns)
 
 __all__ = ["QUESTION_VOCAB", "QUESTION_FAMILIES", "QUESTION_WORDS", "RELATIONS", "PROPERTIES", "KNOWLEDGE",
            "HELD_OUT", "load_scene_questions", "scene_objects", "encode_question", "decode_question", "fact_sentence"]
@@ -218,15 +218,7 @@ def _row(rng, families, held, heldout: bool, min_objects, max_objects, noise) ->
             if heldout and not named & set(zip(colour.tolist(), shape.tolist())) or not heldout and named:
                 continue
             answer = execute(program, objects)
-            k = len(objects)
-
-            def pad(values):
-                out = np.full(max_objects, -1, dtype=np.int32)
-                out[:k] = values
-                return out
-
-            return {"image": render_scene(colour, shape, cells, rng=rng, noise=noise), "n_objects": np.int32(k),
-                    "colour": pad(colour), "shape": pad(shape), "cell": pad(cells),
+            return {**_scene_columns(colour, shape, cells, max_objects, rng=rng, noise=noise),
                     "question": encode_question(text), "program": [_step(op, arg) for op, arg in program],
                     "family": QUESTION_FAMILIES.index(family), "answer": ANSWERS.index(answer)}
     raise ValueError(f"load_scene_questions: no question of the families {families} fits the scenes"

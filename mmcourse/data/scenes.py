@@ -215,6 +215,20 @@ def crop_regions(images, cells):
     return out.numpy() if is_numpy else out
 
 
+def _scene_columns(colour, shape, cells, max_objects: int, *, rng: np.random.Generator, noise: float) -> dict:
+    """The scene columns of one row: the rendered image, ``n_objects``, and ``colour``, ``shape``, ``cell`` padded
+    with -1 to ``max_objects`` (shared by :func:`load_scenes` and the reasoning questions)."""
+    k = len(cells)
+
+    def pad(values):
+        out = np.full(max_objects, -1, dtype=np.int32)
+        out[:k] = values
+        return out
+
+    return {"image": render_scene(colour, shape, cells, rng=rng, noise=noise), "n_objects": np.int32(k),
+            "colour": pad(colour), "shape": pad(shape), "cell": pad(cells)}
+
+
 def load_scenes(*, n_train: int = 2000, n_val: int = 200, n_test: int = 500, min_objects: int = 2,
                 max_objects: int = 4, noise: float = 0.05, seed: int = 0, cache: bool = True) -> DatasetDict:
     """Load (generate on first use) the scene world: images, object lists, captions, questions and answers.
@@ -291,14 +305,7 @@ def _scene(rng: np.random.Generator, min_objects: int, max_objects: int, noise: 
     colour, shape = kinds // len(SHAPES), kinds % len(SHAPES)
     caption = " and ".join(f"a {COLOURS[c]} {SHAPES[s]}" for c, s in zip(colour, shape))
     question, qtype, answer = _question(rng, colour, shape)
-
-    def pad(values):
-        out = np.full(max_objects, -1, dtype=np.int32)
-        out[:k] = values
-        return out
-
-    return {"image": render_scene(colour, shape, cells, rng=rng, noise=noise), "n_objects": np.int32(k),
-            "colour": pad(colour), "shape": pad(shape), "cell": pad(cells),
+    return {**_scene_columns(colour, shape, cells, max_objects, rng=rng, noise=noise),
             "caption": encode_words(caption, 4 * max_objects - 1), "question": encode_words(question, QUESTION_LENGTH),
             "question_type": QUESTION_TYPES.index(qtype), "answer": ANSWERS.index(answer)}
 

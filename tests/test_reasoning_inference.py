@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from mmcourse import set_seed
 from mmcourse.data import ANSWERS, decode_question, load_scene_questions
 from mmcourse.reasoning import (LOGIC_OPS, CellPerception, CounterfactualVQA, QuestionOnlyModel,
-                                RUBi, YesNoModel, compositional_questions, consistency_rate, execute, fit_vqa,
+                                RUBi, VQAModel, compositional_questions, consistency_rate, execute, fit_vqa,
                                 frechet_bounds, language_prior_split, logic_loss, logic_training_loss, parse,
-                                WARM_COLOURS, rubi_logits, t_norm, total_indirect_effect, yes_probability)
+                                PRIOR_ANSWERS, USUAL_COLOUR, WARM_COLOURS, answer_probabilities, rubi_logits, t_norm,
+                                total_indirect_effect, yes_probability)
 from mmcourse.reasoning.inference.vqa import QuestionEncoder
 
 IMAGE = torch.rand(3, 30, 30, 3)
@@ -132,7 +133,7 @@ def test_compositional_questions_options(composed):
 def test_models_shapes_and_errors():
     set_seed(0)
     assert QuestionEncoder(8)(QUESTION).shape == (3, 8)
-    model = YesNoModel(8)
+    model = VQAModel(8)
     assert model(IMAGE, QUESTION).shape == (3, 2)
     p = yes_probability(model, IMAGE, QUESTION)
     assert p.shape == (3,) and ((p > 0) & (p < 1)).all()
@@ -143,9 +144,30 @@ def test_models_shapes_and_errors():
     with pytest.raises(ValueError, match="question must be an integer tensor"):
         model(IMAGE, QUESTION.float())
     with pytest.raises(TypeError, match="perception must be a CellPerception"):
-        YesNoModel(8, perception=torch.nn.Linear(2, 2))
+        VQAModel(8, perception=torch.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="dim must be a positive integer"):
-        YesNoModel(0)
+        VQAModel(0)
+    with pytest.raises(ValueError, match="n_answers must be an integer >= 2"):
+        VQAModel(8, n_answers=1)
+
+
+def test_answer_probabilities_with_many_answers():
+    set_seed(0)
+    model = VQAModel(8, n_answers=4)
+    p = answer_probabilities(model, IMAGE, QUESTION, batch_size=2)  # two batches, glued back in order
+    model.eval()
+    assert torch.allclose(p, model(IMAGE, QUESTION).softmax(-1).detach())
+    assert model.training is False  # the mode it had is restored
+    with pytest.raises(ValueError, match="2 logits"):
+        yes_probability(model, IMAGE, QUESTION)
+    with pytest.raises(ValueError, match="batch_size must be"):
+        answer_probabilities(model, IMAGE, QUESTION, batch_size=0)
+    for wrapped in (RUBi(VQAModel(8, n_answers=4)), CounterfactualVQA(VQAModel(8, n_answers=4)),
+                    QuestionOnlyModel(8, n_answers=4)):
+        assert wrapped(IMAGE, QUESTION).shape == (3, 4)
+        wrapped.loss(IMAGE, QUESTION, torch.tensor([0, 3, 2])).backward()
+    with pytest.raises(ValueError, match="n_answers must be an integer >= 2"):
+        QuestionOnlyModel(8, n_answers=True)
 
 
 def test_question_encoder_reads_the_last_word_not_the_padding():
@@ -164,7 +186,7 @@ def test_cell_perception_learns_the_kinds(composed):
     perception = CellPerception(16)
     accuracy = perception.fit(split["image"], split["colour"], split["shape"], split["cell"], epochs=40, lr=1e-2)
     assert accuracy > 0.9 and not any(p.requires_grad for p in perception.parameters())
-    model = YesNoModel(8, perception=perception)
+    model = VQAModel(8, perception=perception)
     assert model(IMAGE, QUESTION).shape == (3, 2)
     with pytest.raises(ValueError, match="must be \\(N, K\\) tables"):
         CellPerception(8).fit(split["image"], split["colour"][:3], split["shape"], split["cell"])
@@ -173,7 +195,7 @@ def test_cell_perception_learns_the_kinds(composed):
 def test_logic_training_loss_and_fit(composed):
     _, data = composed
     set_seed(0)
-    model = YesNoModel(8)
+    model = VQAModel(8)
     batch = {k: v[:6] for k, v in data.items()}
     plain, logic = logic_training_loss(model, batch), logic_training_loss(model, batch, weight=2.0)
     assert logic > plain
@@ -187,26 +209,59 @@ def test_logic_training_loss_and_fit(composed):
         fit_vqa(model, data, epochs=0)
 
 
-def test_language_prior_split():
+def _table(d, i):
+    return [{"colour": ("red", "green", "blue", "yellow")[c], "shape": ("square", "circle", "triangle")[s],
+             "cell": int(k)} for c, s, k in zip(d["colour"][i], d["shape"][i], d["cell"][i]) if k >= 0]
+
+
+def test_language_prior_split_exists():
     data = language_prior_split(400, 400, bias=0.9, seed=1)
     assert set(data) == {"train", "test_id", "test_ood"} and WARM_COLOURS == ("red", "yellow")
     for name, yes_warm in (("train", 0.9), ("test_id", 0.9), ("test_ood", 0.1)):
         d = data[name]
-        warm = d["warm"] == 1
+        warm = d["prior"] == 1
         assert abs(d["answer"][warm].float().mean() - yes_warm) < 0.06
         assert abs(d["answer"][~warm].float().mean() - (1 - yes_warm)) < 0.06
     d = data["train"]
-    for i in range(0, 400, 37):  # every answer is what the program executes to on the scene's object table
-        objects = [{"colour": ("red", "green", "blue", "yellow")[c], "shape": ("square", "circle", "triangle")[s],
-                    "cell": int(k)} for c, s, k in zip(d["colour"][i], d["shape"][i], d["cell"][i]) if k >= 0]
-        answer = execute(parse(decode_question(d["question"][i])), objects)
-        assert answer == ("yes" if d["answer"][i] else "no")
+    first_is_named = []
+    for i in range(400):  # every answer is what the program executes to on the scene's object table
+        words = decode_question(d["question"][i]).split()
+        table = _table(d, i)
+        named = [o for o in table if o["colour"] == words[3] and words[4] in (o["shape"], "object")]
+        assert bool(named) == bool(d["answer"][i]) == (execute(parse(" ".join(words)), table) == "yes")
+        assert d["prior"][i] == (words[3] in WARM_COLOURS)
+        if named:
+            first_is_named.append(named[0] is table[0])
+    # the object a "yes" names is not always in the first occupied cell (no position shortcut)
+    assert 0.2 < np.mean(first_is_named) < 0.6
     again = language_prior_split(400, 400, bias=0.9, seed=1)
     assert torch.equal(again["test_ood"]["image"], data["test_ood"]["image"])
     with pytest.raises(ValueError, match="bias must be a probability"):
         language_prior_split(10, 10, bias=1.5)
     with pytest.raises(ValueError, match="min_objects must be"):
         language_prior_split(10, 10, min_objects=5, max_objects=3)
+    with pytest.raises(ValueError, match="question must be one of"):
+        language_prior_split(10, 10, question="count")
+
+
+def test_language_prior_split_colour():
+    data = language_prior_split(400, 400, question="colour", bias=0.9, seed=2)
+    assert PRIOR_ANSWERS["colour"] == ("red", "green", "blue", "yellow")
+    assert USUAL_COLOUR == {"square": "red", "circle": "green", "triangle": "blue"}
+    for name, usual in (("train", 0.9), ("test_id", 0.9), ("test_ood", 0.1)):
+        d = data[name]
+        assert abs((d["answer"] == d["prior"]).float().mean() - usual) < 0.06
+        rare = d["answer"][d["answer"] != d["prior"]]
+        assert len(rare.unique()) == 4 if name == "test_ood" else len(rare.unique()) >= 3
+    d = data["train"]
+    for i in range(400):
+        words = decode_question(d["question"][i]).split()
+        assert words[:4] == ["what", "colour", "is", "the"]
+        table = _table(d, i)
+        named = [o for o in table if o["shape"] == words[4]]
+        assert len(named) == 1  # "the <shape>" names exactly one object
+        assert PRIOR_ANSWERS["colour"][int(d["answer"][i])] == named[0]["colour"] == execute(parse(" ".join(words)), table)
+        assert PRIOR_ANSWERS["colour"][int(d["prior"][i])] == USUAL_COLOUR[words[4]]
 
 
 def test_rubi_logits_and_stop_gradient():
@@ -215,7 +270,7 @@ def test_rubi_logits_and_stop_gradient():
     with pytest.raises(ValueError, match="same shape"):
         rubi_logits(torch.zeros(2, 2), torch.zeros(2, 3))
     set_seed(0)
-    rubi = RUBi(YesNoModel(8))
+    rubi = RUBi(VQAModel(8))
     out = rubi.outputs(IMAGE, QUESTION)
     assert torch.equal(rubi(IMAGE, QUESTION), out["logits"])  # test time: the plain logits
     # the question-only loss must not reach the question encoder (stop-gradient), only the branch
@@ -225,10 +280,10 @@ def test_rubi_logits_and_stop_gradient():
     rubi.zero_grad()
     rubi.loss(IMAGE, QUESTION, torch.tensor([0, 1, 0])).backward()  # the main loss does train the encoder
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in rubi.model.question.parameters())
-    with pytest.raises(TypeError, match="model must be a YesNoModel"):
+    with pytest.raises(TypeError, match="model must be a VQAModel"):
         RUBi(QuestionOnlyModel(8))
     with pytest.raises(ValueError, match="question_weight must be"):
-        RUBi(YesNoModel(8), question_weight=-1.0)
+        RUBi(VQAModel(8), question_weight=-1.0)
 
 
 def test_total_indirect_effect_by_hand():
@@ -246,7 +301,7 @@ def test_total_indirect_effect_by_hand():
 
 def test_counterfactual_vqa_outputs_and_gradients():
     set_seed(0)
-    cf = CounterfactualVQA(YesNoModel(8))
+    cf = CounterfactualVQA(VQAModel(8))
     out = cf.outputs(IMAGE, QUESTION)
     assert torch.allclose(cf(IMAGE, QUESTION), total_indirect_effect(out["z_k"], out["z_q"], out["z_v"],
                                                                      cf.constant))

@@ -20,21 +20,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from mmcourse.reasoning.inference.priors import WARM_COLOURS, language_prior_split
-from mmcourse.reasoning.inference.vqa import QuestionEncoder, YesNoModel, _check_inputs
+from mmcourse.reasoning.inference.priors import PRIOR_ANSWERS, USUAL_COLOUR, WARM_COLOURS, language_prior_split
+from mmcourse.reasoning.inference.vqa import QuestionEncoder, VQAModel, _check_inputs
 from mmcourse.utils import check_positive
 
 __all__ = ["QuestionOnlyModel", "RUBi", "rubi_logits", "CounterfactualVQA", "total_indirect_effect",
-           "language_prior_split", "WARM_COLOURS"]
+           "language_prior_split", "WARM_COLOURS", "USUAL_COLOUR", "PRIOR_ANSWERS"]
 
 
-def _branch(dim: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, 2))
+def _branch(dim: int, n_answers: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, n_answers))
 
 
-def _base(model, where: str) -> YesNoModel:
-    if not isinstance(model, YesNoModel):
-        raise TypeError(f"{where}: model must be a YesNoModel (it reads its question and image codes), got "
+def _base(model, where: str) -> VQAModel:
+    if not isinstance(model, VQAModel):
+        raise TypeError(f"{where}: model must be a VQAModel (it reads its question and image codes), got "
                         f"{type(model).__name__}")
     return model
 
@@ -47,6 +47,8 @@ class QuestionOnlyModel(nn.Module):
     ----------
     dim : int
         Width of the word embeddings and of the question code.
+    n_answers : int
+        Number of answers.
 
     Example
     -------
@@ -54,11 +56,13 @@ class QuestionOnlyModel(nn.Module):
     torch.Size([2, 2])
     """
 
-    def __init__(self, dim: int = 32):
+    def __init__(self, dim: int = 32, n_answers: int = 2):
         super().__init__()
         check_positive("QuestionOnlyModel", dim=dim)
+        if isinstance(n_answers, bool) or not isinstance(n_answers, int) or n_answers < 2:
+            raise ValueError(f"QuestionOnlyModel: n_answers must be an integer >= 2, got {n_answers!r}")
         self.question = QuestionEncoder(dim)
-        self.head = _branch(dim)
+        self.head = _branch(dim, n_answers)
 
     def forward(self, image: Tensor, question: Tensor) -> Tensor:
         _check_inputs(image, question, "QuestionOnlyModel")
@@ -98,24 +102,24 @@ class RUBi(nn.Module):
 
     Parameters
     ----------
-    model : YesNoModel
+    model : VQAModel
         The wrapped question answerer.
     question_weight : float
         Weight of the question-only cross-entropy.
 
     Example
     -------
-    >>> rubi = RUBi(YesNoModel(8))
+    >>> rubi = RUBi(VQAModel(8))
     >>> rubi.loss(torch.rand(2, 30, 30, 3), torch.ones(2, 4, dtype=torch.long), torch.tensor([0, 1])).dim()
     0
     """
 
-    def __init__(self, model: YesNoModel, question_weight: float = 1.0):
+    def __init__(self, model: VQAModel, question_weight: float = 1.0):
         super().__init__()
         self.model = _base(model, "RUBi")
         if isinstance(question_weight, bool) or not isinstance(question_weight, (int, float)) or question_weight < 0:
             raise ValueError(f"RUBi: question_weight must be a number >= 0, got {question_weight!r}")
-        self.question_branch = _branch(model.dim)
+        self.question_branch = _branch(model.dim, model.n_answers)
         self.question_weight = float(question_weight)
 
     def outputs(self, image: Tensor, question: Tensor) -> dict[str, Tensor]:
@@ -171,20 +175,21 @@ class CounterfactualVQA(nn.Module):
 
     Parameters
     ----------
-    model : YesNoModel
+    model : VQAModel
         The wrapped question answerer (the fused branch :math:`z_k`).
 
     Example
     -------
-    >>> cf = CounterfactualVQA(YesNoModel(8))
+    >>> cf = CounterfactualVQA(VQAModel(8))
     >>> cf(torch.rand(2, 30, 30, 3), torch.ones(2, 4, dtype=torch.long)).shape
     torch.Size([2, 2])
     """
 
-    def __init__(self, model: YesNoModel):
+    def __init__(self, model: VQAModel):
         super().__init__()
         self.model = _base(model, "CounterfactualVQA")
-        self.question_branch, self.vision_branch = _branch(model.dim), _branch(model.dim)
+        self.question_branch, self.vision_branch = (_branch(model.dim, model.n_answers),
+                                                   _branch(model.dim, model.n_answers))
         self.constant = nn.Parameter(torch.tensor(0.0))
 
     def outputs(self, image: Tensor, question: Tensor) -> dict[str, Tensor]:

@@ -11,7 +11,7 @@ it with a differentiable relaxation of the logic:
   :math:`\max(0, p_1 + p_2 - 1) \le p_{\wedge} \le \min(p_1, p_2)` and
   :math:`\max(p_1, p_2) \le p_{\vee} \le \min(1, p_1 + p_2)`.
 
-The yes/no model and its training loop are in :mod:`mmcourse.reasoning.inference.vqa`; the data (composed questions
+The question answerer and its training loop are in :mod:`mmcourse.reasoning.inference.vqa`; the data (composed questions
 with their parts) are built by :func:`compositional_questions`.
 """
 from __future__ import annotations
@@ -23,10 +23,11 @@ from torch import Tensor, nn
 from mmcourse.data.scene_questions import QUESTION_WORDS, decode_question, encode_question, scene_objects
 from mmcourse.data.scenes import ANSWERS
 from mmcourse.reasoning.concepts.programs import as_program, execute, parse
-from mmcourse.reasoning.inference.vqa import CellPerception, QuestionEncoder, YesNoModel, fit_vqa, yes_probability
+from mmcourse.reasoning.inference.vqa import (CellPerception, QuestionEncoder, VQAModel, answer_probabilities, fit_vqa,
+                                              yes_probability)
 
 __all__ = ["LOGIC_OPS", "t_norm", "frechet_bounds", "consistency_rate", "logic_loss", "compositional_questions",
-           "logic_training_loss", "CellPerception", "YesNoModel", "fit_vqa", "yes_probability"]
+           "logic_training_loss", "CellPerception", "VQAModel", "fit_vqa", "answer_probabilities", "yes_probability"]
 
 LOGIC_OPS = ("and", "or", "not")
 

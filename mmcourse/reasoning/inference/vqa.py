@@ -1,14 +1,14 @@
-r"""Part 4.3: the small yes/no question answerer that the chapter on inference paradigms trains and repairs.
+r"""Part 4.3: the small question answerer that the chapter on inference paradigms trains and repairs.
 
 The image is cut into its nine grid cells; each cell's pixels go through one shared MLP (plus a learned embedding
 of the cell's position), the question's words through a GRU. FiLM (Perez et al., 2018) lets the question scale and
-shift every cell's features, a max over the cells pools them, and a last MLP gives two logits, ``(no, yes)``:
+shift every cell's features, a max over the cells pools them, and a last MLP gives one logit per answer (two,
+``(no, yes)``, for a yes/no question):
 
 .. math::  h_i = \mathrm{ReLU}(\gamma(q) \odot f(x_i) + \beta(q)), \qquad
-           z = g\big(\max_i h_i\big) \in \mathbb{R}^2, \qquad p(\text{yes}) = \mathrm{softmax}(z)_1 .
+           z = g\big(\max_i h_i\big) \in \mathbb{R}^K, \qquad p(a) = \mathrm{softmax}(z)_a .
 
-The model exposes its parts (:meth:`YesNoModel.encode_image`, :meth:`YesNoModel.encode_question`,
-:meth:`YesNoModel.fuse`) because RUBi and counterfactual VQA wrap it and read its question and image embeddings.
+The model exposes its parts (:meth:`VQAModel.encode_image`, :meth:`VQAModel.encode_question`, :meth:`VQAModel.fuse`) because RUBi and counterfactual VQA wrap it and read its question and image embeddings.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from mmcourse.data.scene_questions import QUESTION_VOCAB, QUESTION_WORDS
 from mmcourse.data.scenes import CELL, COLOURS, GRID, IMAGE_SIZE, SHAPES
 from mmcourse.utils import check_positive, get_device, progress_enabled, trained_on
 
-__all__ = ["CellPerception", "YesNoModel", "fit_vqa", "yes_probability"]
+__all__ = ["CellPerception", "VQAModel", "fit_vqa", "answer_probabilities", "yes_probability"]
 
 KINDS = len(COLOURS) * len(SHAPES) + 1  # the twelve kinds of object, and "empty"
 
@@ -121,10 +121,11 @@ class QuestionEncoder(nn.Module):
         return states[torch.arange(len(question), device=question.device), last]
 
 
-class YesNoModel(nn.Module):
-    r"""A yes/no question answerer that sees the pixels: per-cell features, a GRU question code, FiLM, a max.
+class VQAModel(nn.Module):
+    r"""A question answerer that sees the pixels: per-cell features, a GRU question code, FiLM, a max.
 
-    ``forward(image, question)`` returns the logits ``(batch, 2)`` of the answers ``(no, yes)``.
+    ``forward(image, question)`` returns the logits ``(batch, n_answers)``; for a yes/no question the answers are
+    ``(no, yes)``.
     Book section: Part 4.3 (the model whose consistency and language prior the chapter measures).
 
     Parameters
@@ -134,27 +135,31 @@ class YesNoModel(nn.Module):
     perception : CellPerception, optional
         A trained, frozen perception: the cell features are then a linear map of its kind probabilities. Without
         it, an MLP on each cell's pixels learns from the answers alone (slower to train).
+    n_answers : int
+        Number of answers (2 for yes/no, 4 for a colour).
 
     Example
     -------
-    >>> model = YesNoModel(dim=8)
+    >>> model = VQAModel(dim=8)
     >>> model(torch.rand(2, 30, 30, 3), torch.tensor([[1, 2, 0], [3, 0, 0]])).shape
     torch.Size([2, 2])
     """
 
-    def __init__(self, dim: int = 48, perception: CellPerception | None = None):
+    def __init__(self, dim: int = 48, perception: CellPerception | None = None, n_answers: int = 2):
         super().__init__()
-        check_positive("YesNoModel", dim=dim)
+        check_positive("VQAModel", dim=dim)
+        if isinstance(n_answers, bool) or not isinstance(n_answers, int) or n_answers < 2:
+            raise ValueError(f"VQAModel: n_answers must be an integer >= 2, got {n_answers!r}")
         if perception is not None and not isinstance(perception, CellPerception):
-            raise TypeError(f"YesNoModel: perception must be a CellPerception or None, got {type(perception).__name__}")
-        self.dim = dim
+            raise TypeError(f"VQAModel: perception must be a CellPerception or None, got {type(perception).__name__}")
+        self.dim, self.n_answers = dim, n_answers
         self.perception = perception
         self.cell = nn.Sequential(nn.Linear(CELL * CELL * 3, dim), nn.ReLU(), nn.Linear(dim, dim)) \
             if perception is None else nn.Linear(KINDS, dim)
         self.position = nn.Parameter(0.1 * torch.randn(GRID * GRID, dim))
         self.question = QuestionEncoder(dim)
         self.film = nn.Linear(dim, 2 * dim)
-        self.head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, 2))
+        self.head = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, n_answers))
 
     def encode_image(self, image: Tensor) -> Tensor:
         """Cell features ``(batch, 9, dim)`` of images ``(batch, 30, 30, 3)``."""
@@ -165,37 +170,54 @@ class YesNoModel(nn.Module):
         return self.question(question)
 
     def fuse(self, cells: Tensor, q: Tensor) -> Tensor:
-        """Logits ``(batch, 2)`` from cell features and the question code: FiLM, max over cells, MLP."""
+        """Logits ``(batch, n_answers)`` from cell features and the question code: FiLM, max over cells, MLP."""
         gamma, beta = self.film(q).unsqueeze(1).chunk(2, dim=-1)
         return self.head(torch.relu((1 + gamma) * cells + beta).amax(dim=1))  # 1 + γ: starts near the identity
 
     def forward(self, image: Tensor, question: Tensor) -> Tensor:
-        _check_inputs(image, question, "YesNoModel")
+        _check_inputs(image, question, "VQAModel")
         return self.fuse(self.encode_image(image), self.encode_question(question))
 
     def loss(self, image: Tensor, question: Tensor, answer: Tensor) -> Tensor:
-        """Cross-entropy of the answers (1 = yes, 0 = no)."""
+        """Cross-entropy of the answers (indices; 1 = yes, 0 = no for a yes/no question)."""
         return nn.functional.cross_entropy(self(image, question), answer.long())
 
 
 @torch.no_grad()
-def yes_probability(model: nn.Module, image: Tensor, question: Tensor, batch_size: int = 2048) -> Tensor:
-    """p(yes) of ``model`` (any module whose ``forward(image, question)`` gives ``(no, yes)`` logits), on the CPU.
+def answer_probabilities(model: nn.Module, image: Tensor, question: Tensor, batch_size: int = 2048) -> Tensor:
+    """The probability ``(N, n_answers)`` of each answer under ``model`` (any module whose ``forward(image,
+    question)`` gives answer logits), computed in evaluation mode, batch by batch, returned on the CPU.
 
     Example
     -------
-    >>> p = yes_probability(YesNoModel(8), torch.rand(3, 30, 30, 3), torch.ones(3, 4, dtype=torch.long))
-    >>> p.shape, bool(((p >= 0) & (p <= 1)).all())
-    (torch.Size([3]), True)
+    >>> p = answer_probabilities(VQAModel(8, n_answers=4), torch.rand(3, 30, 30, 3), torch.ones(3, 4, dtype=torch.long))
+    >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(3)))
+    (torch.Size([3, 4]), True)
     """
-    _check_inputs(image, question, "yes_probability")
+    _check_inputs(image, question, "answer_probabilities")
+    check_positive("answer_probabilities", batch_size=batch_size)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    out = [model(image[i:i + batch_size].to(device), question[i:i + batch_size].to(device)).softmax(-1)[:, 1].cpu()
+    out = [model(image[i:i + batch_size].to(device), question[i:i + batch_size].to(device)).softmax(-1).cpu()
            for i in range(0, len(image), batch_size)]
     model.train(was_training)
     return torch.cat(out)
+
+
+def yes_probability(model: nn.Module, image: Tensor, question: Tensor, batch_size: int = 2048) -> Tensor:
+    """p(yes) ``(N,)`` of a yes/no ``model`` (its logits are ``(no, yes)``): :func:`answer_probabilities`' column 1.
+
+    Example
+    -------
+    >>> p = yes_probability(VQAModel(8), torch.rand(3, 30, 30, 3), torch.ones(3, 4, dtype=torch.long))
+    >>> p.shape, bool(((p >= 0) & (p <= 1)).all())
+    (torch.Size([3]), True)
+    """
+    probabilities = answer_probabilities(model, image, question, batch_size)
+    if probabilities.shape[1] != 2:
+        raise ValueError(f"yes_probability: the model must give 2 logits (no, yes), got {probabilities.shape[1]}")
+    return probabilities[:, 1]
 
 
 def fit_vqa(model: nn.Module, data: Mapping[str, Tensor], loss: Callable[[nn.Module, dict], Tensor] | None = None,
@@ -224,7 +246,7 @@ def fit_vqa(model: nn.Module, data: Mapping[str, Tensor], loss: Callable[[nn.Mod
     -------
     >>> data = {"image": torch.rand(8, 30, 30, 3), "question": torch.ones(8, 3, dtype=torch.long),
     ...         "answer": torch.randint(0, 2, (8,))}
-    >>> len(fit_vqa(YesNoModel(8), data, epochs=2, progress=False))
+    >>> len(fit_vqa(VQAModel(8), data, epochs=2, progress=False))
     2
     """
     if not isinstance(data, Mapping) or not data or not all(isinstance(v, Tensor) for v in data.values()):

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from datasets import DatasetDict
 
-from mmcourse.data import gridworld, hierarchy, imbalance, multiview, scene_questions, scenes, temporal
+from mmcourse.data import gridworld, hierarchy, imbalance, multiview, scene_questions, scenes, storyboards, temporal
 from mmcourse.data.bitwise import BITWISE, bitwise_distribution
 from mmcourse.data.hierarchy import *  # noqa: F401,F403  (the order-embedding toy of Part 2.4)
 from mmcourse.data.imbalance import *  # noqa: F401,F403  (the imbalanced-modalities toy of Part 2.3)
@@ -43,6 +43,7 @@ from mmcourse.data.scenes import *  # noqa: F401,F403  (the grid world of colour
 from mmcourse.data.scene_questions import *  # noqa: F401,F403  (reasoning questions with programs, Part 4)
 from mmcourse.data.temporal import *  # noqa: F401,F403  (the temporal toy of Part 4.1)
 from mmcourse.data.gridworld import *  # noqa: F401,F403  (the instruction-following grid world of Part 4.1)
+from mmcourse.data.storyboards import *  # noqa: F401,F403  (sequences of captioned scenes to summarize, Part 5.1)
 from mmcourse.data.digits import load_digits_pair
 from mmcourse.data.interactions import INTERACTION_DATASETS, load_interaction
 from mmcourse.data.sequences import SEQUENCE_KINDS, load_sequences, load_speech, make_warped_pair
@@ -55,7 +56,7 @@ __all__ = [
     "make_warped_pair",
     "as_tensors", "modality_columns", "bitwise_distribution",
     *hierarchy.__all__, *imbalance.__all__, *multiview.__all__, *scenes.__all__, *scene_questions.__all__,
-    *temporal.__all__, *gridworld.__all__,
+    *temporal.__all__, *gridworld.__all__, *storyboards.__all__,
 ]
 
 DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview", "imbalance",

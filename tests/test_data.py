@@ -89,7 +89,8 @@ def test_catalogue():
 @pytest.mark.parametrize("name, loader", [("multiview", data.load_multiview), ("imbalance", data.load_imbalance),
                                           ("scenes", data.load_scenes),
                                           ("scene_questions", data.load_scene_questions),
-                                          ("temporal", data.load_temporal)])
+                                          ("temporal", data.load_temporal),
+                                          ("storyboards", data.load_storyboards)])
 def test_load_dataset_dispatches_to_the_later_loaders(name, loader):
     by_name = load_dataset(name, n_train=20, n_val=10, n_test=10, seed=3, cache=False)
     direct = loader(n_train=20, n_val=10, n_test=10, seed=3, cache=False)

@@ -79,3 +79,18 @@ def test_alignment_score_errors():
         alignment_score(z, z, w=0)
     with pytest.raises(TypeError, match="text_embeddings must be a torch.Tensor"):
         alignment_score(z, [[1.0] * 4] * 3)
+
+
+def test_fit_judge_learns_real_labels_and_is_seeded():
+    from mmcourse.generation import digits_pair_tensors, fit_judge
+    image, _, label = digits_pair_tensors("train")
+    test_image, _, test_label = digits_pair_tensors("test")
+    judge = fit_judge(image, label, seed=1)
+    assert not judge.training
+    assert cross_coherence(test_image, test_label, judge) >= 0.9  # real test images: the judge reads them well
+    again = fit_judge(image, label, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(judge.state_dict().values(), again.state_dict().values()))
+    with pytest.raises(ValueError, match="samples must be a float tensor"):
+        fit_judge(torch.ones(5, dtype=torch.long), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+        fit_judge(image[:5], label[:5], hidden=0)

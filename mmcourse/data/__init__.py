@@ -18,6 +18,7 @@ typed features and the torch format. Nothing is downloaded: the data is generate
 ``load_scene_questions()``    the scenes with reasoning questions, their programs, facts and a held-out split (Part 4)
 ``load_temporal()``           two event sequences whose label needs the order of events across both (Part 4.1)
 ``GridWorld``                 an instruction-following grid world with an expert, for agents (Part 4.1)
+``load_storyboards()``        sequences of captioned scenes whose captions name only part of what they show (Part 5.1)
 ``load_hierarchy()``          a concept tree seen as item "images" and concept "text" (order embeddings, Part 2.4)
 ``as_tensors(split)``         the modality columns as float32 tensors and the labels as int64
 ============================  ====================================================================================
@@ -60,7 +61,7 @@ __all__ = [
 ]
 
 DATASETS = (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview", "imbalance",
-            "scenes", "scene_questions", "temporal")
+            "scenes", "scene_questions", "temporal", "storyboards")
 
 
 def load_dataset(name: str, **kwargs) -> DatasetDict:
@@ -74,8 +75,8 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         whose ``kind`` keyword picks ``"sinusoid"`` or ``"events"``), ``"speech"`` (:func:`load_speech`),
         ``"multiview"`` (:func:`load_multiview`), ``"imbalance"`` (:func:`load_imbalance`), ``"scenes"``
         (:func:`load_scenes`), ``"scene_questions"`` (:func:`load_scene_questions`, which also has an ``n_heldout``
-        split) or ``"temporal"`` (:func:`load_temporal`). The hierarchy toy
-        has a split of concepts besides its images, so it has its own loader only (:func:`load_hierarchy`).
+        split), ``"temporal"`` (:func:`load_temporal`) or ``"storyboards"`` (:func:`load_storyboards`). The
+        hierarchy toy has a split of concepts besides its images, so it has its own loader only (:func:`load_hierarchy`).
     **kwargs
         Passed on to that loader (``n_train``, ``n_val``, ``n_test``, ``seed``, ``cache``; only ``seed`` and
         ``cache`` for ``"digits"``; the sequence loaders take their own sizes too, such as ``n``, ``m``,
@@ -110,4 +111,6 @@ def load_dataset(name: str, **kwargs) -> DatasetDict:
         return scene_questions.load_scene_questions(**kwargs)
     if name == "temporal":
         return temporal.load_temporal(**kwargs)
+    if name == "storyboards":
+        return storyboards.load_storyboards(**kwargs)
     raise ValueError(f"load_dataset: unknown name={name!r}; expected one of {list(DATASETS)}")

@@ -17,7 +17,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["predicted_labels", "cross_coherence", "joint_coherence"]
+from mmcourse.training import fit
+from mmcourse.utils import check_positive, set_seed
+
+__all__ = ["predicted_labels", "cross_coherence", "joint_coherence", "fit_judge"]
 
 
 def _check_samples(samples, where: str, name: str) -> Tensor:
@@ -116,3 +119,29 @@ def joint_coherence(samples_a: Tensor, samples_b: Tensor, classifier_a: Callable
                          f"{len(samples_b)} samples")
     labels_a = predicted_labels(classifier_a, samples_a).cpu()
     return (labels_a == predicted_labels(classifier_b, samples_b).cpu()).double().mean().item()
+
+
+def fit_judge(samples: Tensor, labels, *, hidden: int = 64, epochs: int = 40, seed: int = 0) -> nn.Module:
+    """Train the classifier that judges generated samples of one modality: an MLP on the flattened real
+    ``samples`` (N, ...) with their ``labels`` (N,), Adam and cross-entropy (:func:`mmcourse.training.fit`), from
+    ``seed``; returned in evaluation mode. Report its accuracy on real test data next to any coherence it judges.
+    Part 5.4.
+
+    Example
+    -------
+    >>> x = torch.cat([torch.zeros(20, 2, 2), torch.ones(20, 2, 2)])
+    >>> judge = fit_judge(x, torch.tensor([0] * 20 + [1] * 20), hidden=8, epochs=30)
+    >>> predicted_labels(judge, torch.tensor([[[0.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]])).tolist()
+    [0, 1]
+    """
+    samples = _check_samples(samples, "fit_judge", "samples")
+    if not samples.is_floating_point() or samples.dim() < 2:
+        raise ValueError(f"fit_judge: samples must be a float tensor (N, ...) of real data, got shape "
+                         f"{tuple(samples.shape)} of {samples.dtype}")
+    labels = _check_labels(labels, len(samples), "fit_judge")
+    check_positive("fit_judge", hidden=hidden, epochs=epochs)
+    set_seed(seed)
+    judge = nn.Sequential(nn.Flatten(), nn.Linear(samples[0].numel(), hidden), nn.ReLU(),
+                          nn.Linear(hidden, int(labels.max()) + 1))
+    fit(judge, ([samples], labels), epochs=epochs, lr=1e-2, batch_size=128, progress=False)
+    return judge.eval()

@@ -7,7 +7,7 @@
 
 Measures, on this machine: the median time of one FusionExplorer retrain for every fusion (default settings, on
 the synergy and the digits data), of one CoordinationExplorer retrain (default settings) and of one PIDExplorer
-slider move and of one reasoning-explorer question, every notebook's execution time (nbclient, one kernel at a time), and optionally the wall time of
+slider move, of one reasoning-explorer question and of one generation-explorer step, every notebook's execution time (nbclient, one kernel at a time), and optionally the wall time of
 `make test`. Results go to benchmarks/results.json and replace the block between
 ``<!-- benchmark-table -->`` markers in README.md and chapters/appendix/performance.md.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER, END = "<!-- benchmark-table -->", "<!-- /benchmark-table -->"
-GOAL_RETRAIN, GOAL_NOTEBOOK = 0.5, 60.0
+GOAL_RETRAIN, GOAL_NOTEBOOK, GOAL_GENERATION = 0.5, 60.0, 0.2
 
 
 def machine() -> str:
@@ -97,6 +97,27 @@ def time_reasoning_explorer(repeats: int) -> float:
     return step
 
 
+def time_generation_explorer(repeats: int) -> float:
+    """One live step of the generation explorer: a new source cross-generated, or a new latent point decoded, then
+    both modalities read by their judges (weights do not change the cost: untrained models and judges)."""
+    import torch
+
+    from mmcourse.generation import MMVAE, MVAE
+    from mmcourse.widgets import GenerationExplorer
+
+    data = {"image": torch.rand(20, 8, 8), "audio": torch.rand(20, 12, 16), "label": torch.arange(20) % 10}
+    judges = {m: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(n, 10)) for m, n in (("image", 64),
+                                                                                            ("audio", 192))}
+    explorer = GenerationExplorer({"MVAE": MVAE(), "MMVAE": MMVAE()}, data, judges, examples=[0])
+    views = [("MVAE", "image → audio", {"index": 3}), ("MMVAE", "audio → image", {"index": 5}),
+             ("MMVAE", "joint", {"z1": 1.0, "z2": -0.5})]
+    explorer.generate("MVAE", "joint")  # warm-up
+    step = statistics.median(_timed(lambda m, d, kw: explorer.generate(m, d, **kw), *view)
+                             for _ in range(repeats) for view in views)
+    print(f"generation explorer: a new source or latent point {step:.4f} s", flush=True)
+    return step
+
+
 def _timed(call, *args) -> float:
     start = time.perf_counter()
     call(*args)
@@ -145,6 +166,10 @@ def table(results: dict) -> str:
         lines += ["", f"**Reasoning explorer**: a new question (parsed, executed, answered by the module network, the "
                   f"flat model and the neuro-symbolic pipeline; median of {3 * results['repeats']}) "
                   f"{results['reasoning_explorer']:.3f} s."]
+    if results.get("generation_explorer") is not None:
+        lines += ["", f"**Generation explorer**: a new source cross-generated or a new latent point decoded, both "
+                  f"modalities judged (median of {3 * results['repeats']}; goal < {GOAL_GENERATION} s) "
+                  f"{results['generation_explorer']:.4f} s."]
     if results.get("notebooks"):
         retimed = results.get("notebooks_retimed")
         when = f"; only `{retimed}` re-timed on {results['date']}, the others as last recorded" if retimed else ""
@@ -180,7 +205,8 @@ def main() -> int:
                "retrain": time_retrains(args.repeats),
                "coordination_retrain": time_coordination_retrain(args.repeats),
                "pid_explorer": time_pid_explorer(args.repeats),
-               "reasoning_explorer": time_reasoning_explorer(args.repeats)}
+               "reasoning_explorer": time_reasoning_explorer(args.repeats),
+               "generation_explorer": time_generation_explorer(args.repeats)}
     if not args.quick:
         results["notebooks"] = time_notebooks(args.only)
         if args.only:  # the times of the notebooks not re-run stay those last recorded
@@ -202,6 +228,7 @@ def main() -> int:
     slow += ["coordination explorer"] if results["coordination_retrain"] > GOAL_RETRAIN else []
     slow += ["PID explorer"] if results["pid_explorer"]["slider move"] > GOAL_RETRAIN else []
     slow += ["reasoning explorer"] if results["reasoning_explorer"] > GOAL_RETRAIN else []
+    slow += ["generation explorer"] if results["generation_explorer"] > GOAL_GENERATION else []
     slow += [p for p, s in results.get("notebooks", {}).items() if s > GOAL_NOTEBOOK]
     if slow:
         print(f"over the goal: {', '.join(slow)}")

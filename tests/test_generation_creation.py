@@ -28,8 +28,8 @@ def test_product_of_experts_closed_form_by_hand():
 
 
 def test_product_of_experts_counts_the_prior_exactly_once():
-    # two standard-normal experts: with one prior expert the joint precision is 3; the early public MVAE bug that
-    # adds a prior per modality would give 4
+    # two standard-normal experts: with one prior expert the joint precision is 3; the easy mistake of adding
+    # a prior per modality would give 4
     mu, logvar = torch.zeros(2, 4, 3), torch.zeros(2, 4, 3)
     _, lv = product_of_experts(mu, logvar)
     assert torch.allclose((-lv).exp(), torch.full((4, 3), 3.0))

@@ -1,21 +1,47 @@
-"""Checkers for the exercises of Part 4.3, inference paradigms: the Fréchet bounds, the consistency rate, RUBi's
-masked logits and counterfactual VQA's total indirect effect."""
+"""Checkers for the exercises of Part 4.3, inference paradigms: the product t-norm, the Fréchet bounds, the
+consistency rate (logical inference); RUBi's masked logits and loss, and counterfactual VQA's total indirect effect
+(causal inference)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
-from torch.nn.functional import logsigmoid
+from torch.nn.functional import cross_entropy, logsigmoid
 
 from mmcourse.exercises._check import CheckResult, compare, run_cases
 from mmcourse.reasoning.inference.causal import rubi_logits, total_indirect_effect
-from mmcourse.reasoning.inference.logic import LOGIC_OPS, consistency_rate, frechet_bounds
+from mmcourse.reasoning.inference.logic import LOGIC_OPS, consistency_rate, frechet_bounds, t_norm
 
-__all__ = ["check_frechet_bounds", "check_consistency_rate", "check_rubi_logits", "check_total_indirect_effect"]
+__all__ = ["check_t_norm", "check_frechet_bounds", "check_consistency_rate", "check_rubi_logits", "check_rubi_loss",
+           "check_total_indirect_effect"]
 
 
 def _probabilities(g, n):
     return torch.rand(n, generator=g, dtype=torch.float64), torch.rand(n, generator=g, dtype=torch.float64)
+
+
+def check_t_norm(tnorm: Callable) -> CheckResult:
+    """Exercise: ``tnorm(p1, p2, op)`` returns the product t-norm of the parts' probabilities for ``op`` in
+    ``"and"``, ``"or"``, ``"not"`` (``p2`` unused for ``"not"``; float64 tensors in, a tensor out)."""
+    def make_case(g):
+        n = int(torch.randint(3, 9, (1,), generator=g))
+        p1, p2 = _probabilities(g, n)
+        op = LOGIC_OPS[int(torch.randint(0, 3, (1,), generator=g))]
+        wrong = {"and": {"A and B is the product p1 p2 under independence, not min(p1, p2) (the Fréchet upper "
+                         "bound)": torch.minimum(p1, p2)},
+                 "or": {"A or B is p1 + p2 - p1 p2: subtract the overlap p1 p2, counted twice": p1 + p2,
+                        "A or B is p1 + p2 - p1 p2 under independence, not max(p1, p2) (the Fréchet lower bound)":
+                        torch.maximum(p1, p2)},
+                 "not": {"not A is 1 - p1: negate the first part": 1 - p2}}[op]
+        return (p1.clone(), p2.clone(), op), (op, t_norm(p1, p2, op), wrong)
+
+    def judge(ctx, out):
+        op, expected, wrong = ctx
+        hint = compare(expected, out, wrong, atol=1e-9, rtol=1e-7)
+        return None if hint is None else f"op={op!r}: {hint}"
+
+    return run_cases("the product t-norm", tnorm, 12, make_case, judge,
+                     "matches mmcourse.reasoning.t_norm on {cases} fresh cases")
 
 
 def check_frechet_bounds(bounds: Callable) -> CheckResult:
@@ -104,6 +130,37 @@ def check_rubi_logits(masked: Callable) -> CheckResult:
 
     return run_cases("RUBi's masked logits", masked, 10, make_case, judge,
                      "matches mmcourse.reasoning.rubi_logits on {cases} fresh cases")
+
+
+def _rubi_loss(z, z_q, answer, shift=True, question=True):
+    base = z - z.min(dim=-1, keepdim=True).values if shift else z
+    loss = cross_entropy(rubi_logits(base, z_q), answer)
+    return loss + cross_entropy(z_q, answer) if question else loss
+
+
+def check_rubi_loss(loss: Callable) -> CheckResult:
+    """Exercise: ``loss(logits, question_logits, answer)`` returns RUBi's training loss as the chapter's
+    :class:`mmcourse.reasoning.RUBi` computes it: the cross-entropy of the masked logits (the logits shifted so that
+    their minimum is 0, times ``σ(question_logits)``) plus the cross-entropy of the question-only logits; a scalar,
+    batch means (``logits``, ``question_logits`` ``(batch, answers)``, ``answer`` ``(batch,)`` indices)."""
+    def make_case(g):
+        b, a = (int(v) for v in torch.randint(3, 8, (2,), generator=g))
+        z, z_q = (3 * torch.randn(b, a, generator=g, dtype=torch.float64) for _ in range(2))
+        answer = torch.randint(0, a, (b,), generator=g)
+        wrong = {"shift the logits so that their minimum is 0 before masking (a mask below 1 would raise a "
+                 "negative logit)": _rubi_loss(z, z_q, answer, shift=False),
+                 "add the question-only branch's own cross-entropy, CE(question_logits, answer)":
+                 _rubi_loss(z, z_q, answer, question=False),
+                 "the main term is the cross-entropy of the masked logits, not of the plain ones":
+                 cross_entropy(z, answer) + cross_entropy(z_q, answer)}
+        return (z.clone(), z_q.clone(), answer.clone()), (_rubi_loss(z, z_q, answer), wrong)
+
+    def judge(ctx, out):
+        expected, wrong = ctx
+        return compare(expected, out, wrong, atol=1e-9, rtol=1e-7)
+
+    return run_cases("RUBi's loss", loss, 10, make_case, judge,
+                     "matches mmcourse.reasoning.RUBi's training loss on {cases} fresh cases")
 
 
 def check_total_indirect_effect(tie: Callable) -> CheckResult:

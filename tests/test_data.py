@@ -78,7 +78,7 @@ def unimodal_and_both(ds: DatasetDict, model=linear) -> tuple[float, float, floa
 
 def test_catalogue():
     assert DATASETS == (*INTERACTION_DATASETS, *TAXONOMY_DATASETS, "digits", "sequences", "speech", "multiview",
-                        "imbalance", "scenes", "scene_questions", "temporal")
+                        "imbalance", "scenes", "scene_questions", "temporal", "storyboards")
     assert INTERACTION_DATASETS == ("redundancy", "uniqueness1", "uniqueness2", "synergy", "mixed")
     assert TAXONOMY_DATASETS == ("equivalence", "enhancement", "independence", "dominance", "modulation",
                                  "emergence")

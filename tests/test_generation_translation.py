@@ -1,4 +1,5 @@
 """Part 5.2, translation: caption parsing and measures, the three decoders, exemplar retrieval and round trips."""
+import numpy as np
 import pytest
 import torch
 
@@ -11,7 +12,7 @@ from mmcourse.representation.contrastive.clip import ContrastiveModel
 
 
 def ids(*texts, length=15):
-    return torch.as_tensor([encode_words(t, length) for t in texts]).long()
+    return torch.as_tensor(np.stack([encode_words(t, length) for t in texts])).long()
 
 
 def oracle(kinds_per_cell):

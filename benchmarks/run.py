@@ -124,7 +124,7 @@ def _timed(call, *args) -> float:
     return time.perf_counter() - start
 
 
-def time_notebooks(only: str | None = None) -> dict[str, float]:
+def time_notebooks(only: list[str] | None = None) -> dict[str, float]:
     import nbformat
     from nbclient import NotebookClient
 
@@ -132,7 +132,7 @@ def time_notebooks(only: str | None = None) -> dict[str, float]:
 
     results = {}
     for path in notebooks():
-        if only is not None and not path.relative_to(ROOT).match(only):
+        if only and not any(path.relative_to(ROOT).match(pattern) for pattern in only):
             continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
@@ -197,8 +197,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="retrains only")
     parser.add_argument("--make-test", action="store_true", help="also time the whole `make test`")
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--only", metavar="GLOB", help="time only the notebooks matching GLOB (e.g. "
-                        "'chapters/generation/*.ipynb') and keep the other notebooks' times of results.json")
+    parser.add_argument("--only", metavar="GLOB", action="append", help="time only the notebooks matching GLOB "
+                        "(e.g. 'chapters/generation/*.ipynb'; repeatable) and keep the others' times of results.json")
     args = parser.parse_args()
     os.environ.setdefault("MMCOURSE_PROGRESS", "0")
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "repeats": args.repeats,
@@ -215,7 +215,7 @@ def main() -> int:
             order = [str(p.relative_to(ROOT)) for p in notebooks()]
             merged = {**previous, **results["notebooks"]}
             results["notebooks"] = {p: merged[p] for p in order if p in merged}
-            results["notebooks_retimed"] = args.only
+            results["notebooks_retimed"] = ", ".join(args.only)
     if args.make_test:
         results["make_test"] = time_make_test()
     text = table(results)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from brute_force import all_paths
 from hypothesis.extra.numpy import arrays
@@ -333,8 +333,13 @@ def transport_problems(draw):
     return a / a.sum(), b / b.sum(), cost
 
 
+_B = np.array([0.25000022, 0.24999993, 0.24999993, 0.24999993])
+DEGENERATE = (np.full(4, 0.25), _B / _B.sum(), np.zeros((4, 4)))
+
+
 @settings(max_examples=40, deadline=None)
 @given(transport_problems())
+@example(DEGENERATE)  # all costs equal: HiGHS's default tolerance missed a marginal by 7e-8 here
 def test_optimal_transport_laws(problem):
     a, b, cost = problem
     plan = optimal_transport(a, b, cost)

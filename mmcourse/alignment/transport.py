@@ -93,7 +93,9 @@ def optimal_transport(a, b, cost):
     rows = coo_matrix((np.ones(n * m), (idx // m, idx)), shape=(n, n * m))
     cols = coo_matrix((np.ones(n * m), (idx % m, idx)), shape=(m, n * m))
     result = linprog(cost_np.ravel(), A_eq=vstack([rows, cols]).tocsr(), b_eq=np.concatenate([a_np, b_np]),
-                     bounds=(0, None), method="highs")
+                     bounds=(0, None), method="highs",
+                     # HiGHS's default tolerance (1e-7) lets a marginal miss by ~1e-7 on degenerate problems
+                     options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
     if result.status != 0:
         raise RuntimeError(f"{where}: the linear programme failed (status {result.status}): {result.message}")
     # HiGHS may return entries of −1e−17 on the bound; a plan is non-negative by definition.

@@ -7,7 +7,8 @@
 
 Measures, on this machine: the median time of one FusionExplorer retrain for every fusion (default settings, on
 the synergy and the digits data), of one CoordinationExplorer retrain (default settings) and of one PIDExplorer
-slider move, of one reasoning-explorer question and of one generation-explorer step, every notebook's execution time (nbclient, one kernel at a time), and optionally the wall time of
+slider move, of one reasoning-explorer question and of one generation-explorer step, every notebook's
+execution time (nbclient, one kernel at a time), and optionally the wall time of
 `make test`. Results go to benchmarks/results.json and replace the block between
 ``<!-- benchmark-table -->`` markers in README.md and chapters/appendix/performance.md.
 """

@@ -95,8 +95,8 @@ class GenerationExplorer:
                 raise ValueError(f"GenerationExplorer: data must hold tensors 'image', 'audio' and 'label', "
                                  f"missing {key!r}")
         if not len(data["image"]) == len(data["audio"]) == len(data["label"]) > 0:
-            raise ValueError(f"GenerationExplorer: data's image, audio and label must have the same number of rows, got "
-                             f"{len(data['image'])}, {len(data['audio'])}, {len(data['label'])}")
+            raise ValueError(f"GenerationExplorer: data's image, audio and label must have the same number of rows, "
+                             f"got {len(data['image'])}, {len(data['audio'])}, {len(data['label'])}")
         for key in ("image", "audio"):
             if not callable(classifiers.get(key)):
                 raise ValueError(f"GenerationExplorer: classifiers must give a callable for {key!r}")

@@ -29,7 +29,7 @@ __all__ = ["WARM_COLOURS", "USUAL_COLOUR", "PRIOR_ANSWERS", "language_prior_spli
 WARM_COLOURS = ("red", "yellow")
 USUAL_COLOUR = {"square": "red", "circle": "green", "triangle": "blue"}  # yellow is nobody's usual colour
 PRIOR_ANSWERS = {"exists": ("no", "yes"), "colour": COLOURS}  # the answers of each kind, in the order of their index
-KINDS = [(c, s) for c in range(len(COLOURS)) for s in range(len(SHAPES))]
+_OBJECT_KINDS = [(c, s) for c in range(len(COLOURS)) for s in range(len(SHAPES))]
 
 
 def language_prior_split(n_train: int = 1500, n_test: int = 600, *, question: str = "exists", bias: float = 0.9,
@@ -96,13 +96,14 @@ def _exists_question(rng, p_prior: float, k: int) -> tuple[str, list[int], int]:
     shape = SHAPES[int(rng.integers(len(SHAPES)))] if rng.random() < 0.5 else None
     favoured = int(colour in WARM_COLOURS)  # yes for a warm colour, no for a cold one
     yes = rng.random() < (p_prior if favoured else 1 - p_prior)
-    named = [i for i, (c, s) in enumerate(KINDS) if COLOURS[c] == colour and (shape is None or SHAPES[s] == shape)]
+    named = [i for i, (c, s) in enumerate(_OBJECT_KINDS)
+             if COLOURS[c] == colour and (shape is None or SHAPES[s] == shape)]
     # a "yes" scene holds one named kind, a "no" scene none: the answer is drawn first, the scene to fit it
     if yes:
         first = int(rng.choice(named))
-        chosen = [first, *rng.choice([i for i in range(len(KINDS)) if i != first], size=k - 1, replace=False)]
+        chosen = [first, *rng.choice([i for i in range(len(_OBJECT_KINDS)) if i != first], size=k - 1, replace=False)]
     else:
-        chosen = list(rng.choice([i for i in range(len(KINDS)) if i not in named], size=k, replace=False))
+        chosen = list(rng.choice([i for i in range(len(_OBJECT_KINDS)) if i not in named], size=k, replace=False))
     return f"is there a {colour} {shape or 'object'} ?", chosen, favoured
 
 
@@ -112,7 +113,7 @@ def _colour_question(rng, p_prior: float, k: int) -> tuple[str, list[int], int]:
     favoured = COLOURS.index(USUAL_COLOUR[SHAPES[shape]])
     others = [c for c in range(len(COLOURS)) if c != favoured]
     colour = favoured if rng.random() < p_prior else int(rng.choice(others))
-    rest = [i for i, (c, s) in enumerate(KINDS) if s != shape]  # one object of the shape, the others of other shapes
+    rest = [i for i, (c, s) in enumerate(_OBJECT_KINDS) if s != shape]  # the other objects have other shapes
     chosen = [colour * len(SHAPES) + shape, *rng.choice(rest, size=k - 1, replace=False)]
     return f"what colour is the {SHAPES[shape]} ?", chosen, favoured
 
@@ -126,8 +127,9 @@ def _split(rng, n: int, question: str, p_prior: float, min_objects: int, max_obj
         text, chosen, favoured = draw(rng, p_prior, k)
         cells = np.sort(rng.choice(GRID * GRID, size=k, replace=False))
         order = rng.permutation(k)  # the object the question names is not always the first cell
-        colours, shapes = [KINDS[chosen[i]][0] for i in order], [KINDS[chosen[i]][1] for i in order]
-        objects = [{"colour": COLOURS[c], "shape": SHAPES[s], "cell": int(x)} for c, s, x in zip(colours, shapes, cells)]
+        colours, shapes = [_OBJECT_KINDS[chosen[i]][0] for i in order], [_OBJECT_KINDS[chosen[i]][1] for i in order]
+        objects = [{"colour": COLOURS[c], "shape": SHAPES[s], "cell": int(x)}
+                   for c, s, x in zip(colours, shapes, cells)]
         answer = execute(parse(text), objects)  # the executor of Part 4.2 answers; the draw above only aimed
         rows["image"].append(render_scene(colours, shapes, cells, rng=rng, noise=noise))
         rows["question"].append(encode_question(text))

@@ -8,7 +8,8 @@ shift every cell's features, a max over the cells pools them, and a last MLP giv
 .. math::  h_i = \mathrm{ReLU}(\gamma(q) \odot f(x_i) + \beta(q)), \qquad
            z = g\big(\max_i h_i\big) \in \mathbb{R}^K, \qquad p(a) = \mathrm{softmax}(z)_a .
 
-The model exposes its parts (:meth:`VQAModel.encode_image`, :meth:`VQAModel.encode_question`, :meth:`VQAModel.fuse`) because RUBi and counterfactual VQA wrap it and read its question and image embeddings.
+The model exposes its parts (:meth:`VQAModel.encode_image`, :meth:`VQAModel.encode_question`,
+:meth:`VQAModel.fuse`) because RUBi and counterfactual VQA wrap it and read its question and image embeddings.
 """
 from __future__ import annotations
 

@@ -4,10 +4,11 @@ A checker returns a :class:`CheckResult`, shown as one line that starts with ``P
 ``python -m mmcourse.book grade`` counts those lines in executed notebooks. A student version of a notebook keeps
 the check cells and stubs the solutions, so an unanswered exercise reports ``FAIL … not attempted``.
 """
-from mmcourse.exercises import (alignment, concepts, contextual, contrastive, coordination, creation, emap, evaluation,
-                                fission, fusion, heterogeneity, heterogeneous, inference, interactive, knowledge,
-                                learning, matching, optimization, pid, pid_data, robustness, segmentation, structure,
-                                summarization, temporal, translation, warping_spaces)
+from mmcourse.exercises import (alignment, colearning, concepts, contextual, contrastive, coordination, creation, emap,
+                                evaluation, fission, fusion, heterogeneity, heterogeneous, induction, inference,
+                                interactive, knowledge, learning, matching, multitask, optimization, pid, pid_data,
+                                robustness, segmentation, structure, summarization, temporal, translation, tuning,
+                                warping_spaces)
 from mmcourse.exercises._check import CheckResult
 from mmcourse.exercises.alignment import *  # noqa: F401,F403
 from mmcourse.exercises.contextual import *  # noqa: F401,F403
@@ -36,10 +37,15 @@ from mmcourse.exercises.summarization import *  # noqa: F401,F403
 from mmcourse.exercises.translation import *  # noqa: F401,F403
 from mmcourse.exercises.creation import *  # noqa: F401,F403
 from mmcourse.exercises.evaluation import *  # noqa: F401,F403
+from mmcourse.exercises.tuning import *  # noqa: F401,F403
+from mmcourse.exercises.multitask import *  # noqa: F401,F403
+from mmcourse.exercises.colearning import *  # noqa: F401,F403
+from mmcourse.exercises.induction import *  # noqa: F401,F403
 
 __all__ = ["CheckResult", *fusion.__all__, *alignment.__all__, *heterogeneous.__all__, *optimization.__all__,
            *robustness.__all__, *coordination.__all__, *contrastive.__all__, *fission.__all__, *matching.__all__,
            *warping_spaces.__all__, *segmentation.__all__, *contextual.__all__, *pid.__all__, *pid_data.__all__,
            *emap.__all__, *heterogeneity.__all__, *learning.__all__, *structure.__all__, *temporal.__all__,
            *interactive.__all__, *concepts.__all__, *inference.__all__, *knowledge.__all__,
-           *summarization.__all__, *translation.__all__, *creation.__all__, *evaluation.__all__]
+           *summarization.__all__, *translation.__all__, *creation.__all__, *evaluation.__all__,
+           *tuning.__all__, *multitask.__all__, *colearning.__all__, *induction.__all__]

@@ -1,0 +1,2 @@
+"""Part 6.1 (being written)."""
+__all__: list[str] = []

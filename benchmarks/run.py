@@ -7,7 +7,8 @@
 
 Measures, on this machine: the median time of one FusionExplorer retrain for every fusion (default settings, on
 the synergy and the digits data), of one CoordinationExplorer retrain (default settings) and of one PIDExplorer
-slider move, of one reasoning-explorer question and of one generation-explorer step, every notebook's
+slider move, of one reasoning-explorer question, of one generation-explorer step and of one
+transference-explorer retrain per method, every notebook's
 execution time (nbclient, one kernel at a time), and optionally the wall time of
 `make test`. Results go to benchmarks/results.json and replace the block between
 ``<!-- benchmark-table -->`` markers in README.md and chapters/appendix/performance.md.
@@ -119,6 +120,19 @@ def time_generation_explorer(repeats: int) -> float:
     return step
 
 
+def time_transference_explorer(repeats: int) -> dict[str, float]:
+    """One live retrain of the transference explorer per method, at the largest number of labels it offers (500:
+    the slowest), median of ``repeats`` fresh explorers (each run is trained once, then kept)."""
+    from mmcourse.widgets import EXPLORER_COUNTS, TransferenceExplorer, digits_transference_methods
+
+    methods = digits_transference_methods(seed=0)
+    n = max(EXPLORER_COUNTS)
+    times = {name: statistics.median(_timed(TransferenceExplorer(methods, [n]).run, name, n) for _ in range(repeats))
+             for name in methods}
+    print("transference explorer: " + ", ".join(f"{m} {t:.3f} s" for m, t in times.items()), flush=True)
+    return times
+
+
 def _timed(call, *args) -> float:
     start = time.perf_counter()
     call(*args)
@@ -171,6 +185,10 @@ def table(results: dict) -> str:
         lines += ["", f"**Generation explorer**: a new source cross-generated or a new latent point decoded, both "
                   f"modalities judged (median of {3 * results['repeats']}; goal < {GOAL_GENERATION} s) "
                   f"{results['generation_explorer']:.4f} s."]
+    if results.get("transference_explorer"):
+        cells = ", ".join(f"{m} {t:.3f} s" for m, t in results["transference_explorer"].items())
+        lines += ["", f"**Transference explorer**: one live retrain with 500 labelled recordings, the slowest count "
+                  f"(median of {results['repeats']}; goal < {GOAL_RETRAIN} s): {cells}."]
     if results.get("notebooks"):
         retimed = results.get("notebooks_retimed")
         when = f"; only `{retimed}` re-timed on {results['date']}, the others as last recorded" if retimed else ""
@@ -207,7 +225,8 @@ def main() -> int:
                "coordination_retrain": time_coordination_retrain(args.repeats),
                "pid_explorer": time_pid_explorer(args.repeats),
                "reasoning_explorer": time_reasoning_explorer(args.repeats),
-               "generation_explorer": time_generation_explorer(args.repeats)}
+               "generation_explorer": time_generation_explorer(args.repeats),
+               "transference_explorer": time_transference_explorer(args.repeats)}
     if not args.quick:
         results["notebooks"] = time_notebooks(args.only)
         if args.only:  # the times of the notebooks not re-run stay those last recorded
@@ -230,6 +249,7 @@ def main() -> int:
     slow += ["PID explorer"] if results["pid_explorer"]["slider move"] > GOAL_RETRAIN else []
     slow += ["reasoning explorer"] if results["reasoning_explorer"] > GOAL_RETRAIN else []
     slow += ["generation explorer"] if results["generation_explorer"] > GOAL_GENERATION else []
+    slow += [f"transference explorer ({m})" for m, t in results["transference_explorer"].items() if t > GOAL_RETRAIN]
     slow += [p for p, s in results.get("notebooks", {}).items() if s > GOAL_NOTEBOOK]
     if slow:
         print(f"over the goal: {', '.join(slow)}")

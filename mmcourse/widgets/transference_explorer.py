@@ -245,7 +245,8 @@ def digits_transference_methods(*, seed: int = 0, rounds: int = 5, per_round: in
     - ``co-learning (MLP)``: the same, plus a contrastive term that pulls each recording toward its image.
 
     Every method sees the same ``n`` labelled rows (:func:`mmcourse.transference.stratified_subset` with ``seed``,
-    as :func:`~mmcourse.transference.colearn_digits` draws them) and is tested on the 359 test recordings alone. Each call takes well under half a second on one CPU thread.
+    as :func:`~mmcourse.transference.colearn_digits` draws them) and is tested on the 359 test recordings alone.
+    Each call takes well under half a second on one CPU thread.
 
     Parameters
     ----------

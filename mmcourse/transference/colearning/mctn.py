@@ -9,9 +9,11 @@ back, :math:`\hat a = D_s(E_t(\hat v))`; a head predicts the label from the code
     \mathcal L = \mathrm{CE}\big(h(c), y\big) + \mu_t\, \lVert \hat v - v \rVert^2 + \mu_c\, \lVert \hat a - a
     \rVert^2 ,
 
-(mean squared errors; MultiBench's ``MCTN_Level2`` uses the same three terms). Only :math:`E_s` and :math:`h` are
-needed at test time, so the target modality may be missing: it shaped the code during training. Against it stand
-the source alone, and early fusion trained on both and tested with the target replaced (:func:`fill_missing`).
+(mean squared errors; the weights :math:`\mu_t = \mu_c = 1` are the book's choice: MultiBench's ``MCTN_Level2``,
+written for three modalities and a regression score, weighs its translation and cycle terms by 0.01 against an L1
+loss on the score). Only :math:`E_s` and :math:`h` are needed at test time, so the target modality may be
+missing: it shaped the code during training. Against it stand the source alone, and early fusion trained on both
+and tested with the target replaced (:func:`fill_missing`).
 """
 from __future__ import annotations
 

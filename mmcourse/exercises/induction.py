@@ -113,7 +113,8 @@ def check_co_training_round(co_training_round: Callable) -> CheckResult:
         return f"expected the pairs {sorted(expected)}, got {sorted(got)}"
 
     return run_cases("one co-training round", co_training_round, 10, make_case, judge,
-                     "adds the same rows and labels as mmcourse.transference.co_training on {cases} fresh rounds")
+                     "adds the same rows and labels as one unbalanced round of mmcourse.transference.co_training "
+                     "(balanced=False) on {cases} fresh rounds")
 
 
 def _solve(x1, x2, y, u1, u2, ridge, mu, cross=-1.0, diagonal=True):

@@ -122,7 +122,8 @@ def co_training(view1, view2, labels, *, rounds: int, per_round: int, model1, mo
     """Co-training (Blum and Mitchell, 1998; Part 6.4): two classifiers on two views label rows for each other.
 
     Each round fits ``model1`` on view 1 and ``model2`` on view 2 of the labelled rows; each picks its
-    ``per_round`` most confident unlabelled rows (:func:`most_confident`), and the picks, merged by
+    ``per_round`` most confident unlabelled rows (:func:`most_confident`; by default class-balanced, round-robin over
+    the classes it predicts, the multi-class form of Blum and Mitchell's p positives and n negatives), and the picks, merged by
     :func:`merge_picks` (a row picked by both with different labels stays unlabelled), join the labelled rows that
     **both** classifiers train on next. The loop stops early when the unlabelled pool runs out. Finally both models
     are fitted on all the labels, given and pseudo.

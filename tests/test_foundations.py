@@ -151,8 +151,14 @@ def test_label_informations_bad_input():
 
 def test_docstring_examples():
     import doctest
+    import importlib
+    import pkgutil
 
     import mmcourse.foundations
 
-    result = doctest.testmod(mmcourse.foundations)
-    assert result.attempted >= 4 and result.failed == 0
+    attempted = 0
+    for _, name, _ in pkgutil.walk_packages(mmcourse.foundations.__path__, "mmcourse.foundations."):
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.failed == 0, name
+        attempted += result.attempted
+    assert attempted >= 4

@@ -4,11 +4,11 @@ A checker returns a :class:`CheckResult`, shown as one line that starts with ``P
 ``python -m mmcourse.book grade`` counts those lines in executed notebooks. A student version of a notebook keeps
 the check cells and stubs the solutions, so an unanswered exercise reports ``FAIL … not attempted``.
 """
-from mmcourse.exercises import (alignment, colearning, concepts, contextual, contrastive, coordination, creation, emap,
-                                evaluation, fission, fusion, heterogeneity, heterogeneous, induction, inference,
-                                interactive, knowledge, learning, matching, multitask, optimization, pid, pid_data,
-                                robustness, segmentation, structure, summarization, temporal, translation, tuning,
-                                warping_spaces)
+from mmcourse.exercises import (alignment, colearning, concepts, context, contextual, contrastive, coordination, creation,
+                                emap, evaluation, fission, foundations, fusion, heterogeneity, heterogeneous, induction,
+                                inference, interactive, knowledge, learned_matching, learning, matching, multitask,
+                                optimization, pid, pid_data, relations, robustness, segmentation, structure,
+                                summarization, temporal, translation, tuning, warping_spaces)
 from mmcourse.exercises._check import CheckResult
 from mmcourse.exercises.alignment import *  # noqa: F401,F403
 from mmcourse.exercises.contextual import *  # noqa: F401,F403
@@ -41,6 +41,10 @@ from mmcourse.exercises.tuning import *  # noqa: F401,F403
 from mmcourse.exercises.multitask import *  # noqa: F401,F403
 from mmcourse.exercises.colearning import *  # noqa: F401,F403
 from mmcourse.exercises.induction import *  # noqa: F401,F403
+from mmcourse.exercises.foundations import *  # noqa: F401,F403
+from mmcourse.exercises.context import *  # noqa: F401,F403
+from mmcourse.exercises.relations import *  # noqa: F401,F403
+from mmcourse.exercises.learned_matching import *  # noqa: F401,F403
 
 __all__ = ["CheckResult", *fusion.__all__, *alignment.__all__, *heterogeneous.__all__, *optimization.__all__,
            *robustness.__all__, *coordination.__all__, *contrastive.__all__, *fission.__all__, *matching.__all__,
@@ -48,4 +52,5 @@ __all__ = ["CheckResult", *fusion.__all__, *alignment.__all__, *heterogeneous.__
            *emap.__all__, *heterogeneity.__all__, *learning.__all__, *structure.__all__, *temporal.__all__,
            *interactive.__all__, *concepts.__all__, *inference.__all__, *knowledge.__all__,
            *summarization.__all__, *translation.__all__, *creation.__all__, *evaluation.__all__,
-           *tuning.__all__, *multitask.__all__, *colearning.__all__, *induction.__all__]
+           *tuning.__all__, *multitask.__all__, *colearning.__all__, *induction.__all__,
+           *foundations.__all__, *context.__all__, *relations.__all__, *learned_matching.__all__]

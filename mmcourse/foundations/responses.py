@@ -1,4 +1,4 @@
-r"""Part 1 of the book, Foundations: the measurements its chapters make on the toy worlds.
+r"""Part 1: how much each modality tells about the label, alone and together.
 
 Two questions come back in every chapter of Part 1, and again in Part 7 (quantification):
 

@@ -1,0 +1,2 @@
+"""Part 1: connections between modalities (being written)."""
+__all__: list[str] = []

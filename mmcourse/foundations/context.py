@@ -1,0 +1,2 @@
+"""Part 1: contextualised interactions (being written)."""
+__all__: list[str] = []

@@ -30,11 +30,12 @@ Examples
 array([[0. , 0.5],
        [0.5, 0. ]])
 """
-from mmcourse.alignment import adversarial, contextual, ctw, matching, orthogonal, segmentation
+from mmcourse.alignment import adversarial, contextual, ctw, learned_matching, matching, orthogonal, segmentation
 from mmcourse.alignment.adversarial import *  # noqa: F401,F403
 from mmcourse.alignment.contextual import *  # noqa: F401,F403
 from mmcourse.alignment.ctc import ctc_collapse, ctc_loss
 from mmcourse.alignment.ctw import *  # noqa: F401,F403
+from mmcourse.alignment.learned_matching import *  # noqa: F401,F403
 from mmcourse.alignment.matching import *  # noqa: F401,F403
 from mmcourse.alignment.orthogonal import *  # noqa: F401,F403
 from mmcourse.alignment.segmentation import *  # noqa: F401,F403
@@ -43,4 +44,4 @@ from mmcourse.alignment.warping import dtw, soft_alignment, soft_dtw, squared_di
 
 __all__ = ["dtw", "soft_dtw", "soft_alignment", "squared_distances", "optimal_transport", "sinkhorn", "transport_cost",
            "ctc_loss", "ctc_collapse", *matching.__all__, *ctw.__all__, *orthogonal.__all__, *adversarial.__all__, *segmentation.__all__,
-           *contextual.__all__]
+           *contextual.__all__, *learned_matching.__all__]

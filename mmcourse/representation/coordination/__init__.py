@@ -7,9 +7,10 @@ example an order between them: order embeddings (:class:`OrderEmbedding`, :func:
 lies below the captions that describe it more and more generally. The contrastive (CLIP) part of the section lives
 in :mod:`mmcourse.representation.contrastive`.
 """
-from mmcourse.representation.coordination import canonical, deep_cca, order
+from mmcourse.representation.coordination import canonical, deep_cca, order, relations
 from mmcourse.representation.coordination.canonical import *  # noqa: F401,F403
 from mmcourse.representation.coordination.deep_cca import *  # noqa: F401,F403
 from mmcourse.representation.coordination.order import *  # noqa: F401,F403
+from mmcourse.representation.coordination.relations import *  # noqa: F401,F403
 
-__all__ = [*canonical.__all__, *deep_cca.__all__, *order.__all__]
+__all__ = [*canonical.__all__, *deep_cca.__all__, *order.__all__, *relations.__all__]

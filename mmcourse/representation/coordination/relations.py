@@ -1,0 +1,2 @@
+"""Part 2.4: partial coordination by relationships (being written)."""
+__all__: list[str] = []

@@ -1,5 +1,5 @@
-r"""Canonical correlation analysis (Part 2.4, strong coordination): the linear projections of two views that are
-most correlated with each other.
+r"""Canonical correlation analysis (Part 2.4, partial coordination by correlation): the linear projections of two
+views that are most correlated with each other.
 
 Given paired samples of two views, ``x`` (n, d_x) and ``y`` (n, d_y), CCA looks for directions ``a`` and ``b`` that
 maximise the correlation of the projections ``u = x a`` and ``v = y b``,

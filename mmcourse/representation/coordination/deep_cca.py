@@ -1,5 +1,5 @@
-r"""Deep canonical correlation analysis (Part 2.4, strong coordination): two networks trained so that their outputs
-are as correlated as linear CCA can make them.
+r"""Deep canonical correlation analysis (Part 2.4, partial coordination by correlation): two networks trained so
+that their outputs are as correlated as linear CCA can make them.
 
 Linear CCA (:func:`mmcourse.representation.cca`) only finds *linear* projections. Deep CCA puts a network in front of
 each view, :math:`h_x = f(x)`, :math:`h_y = g(y)`, and trains both to maximise the total canonical correlation of

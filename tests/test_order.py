@@ -142,9 +142,11 @@ def test_public_names_are_exported():
     import mmcourse.representation as representation
     import mmcourse.representation.coordination as coordination
 
+    from mmcourse.representation.coordination import relations
+
     assert set(coordination.__all__) == {"CCAResult", "cca", "cca_objective", "DeepCCA", "fit_deep_cca",
                                          "order_penalty", "order_loss", "order_violations", "OrderEmbedding",
-                                         "fit_order_embedding"}
+                                         "fit_order_embedding", *relations.__all__}
     for module, package in ((coordination, representation), (hierarchy, data), (coordination_exercises, exercises)):
         for name in module.__all__:
             assert getattr(package, name) is getattr(module, name), name

@@ -22,11 +22,10 @@ import math
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import trange
 
 from mmcourse.alignment._checks import positive
-from mmcourse.alignment.matching import WordRegionModel
-from mmcourse.utils import get_device, progress_enabled, trained_on
+from mmcourse.alignment.matching import WordRegionModel, _fit_scene_batches
+
 
 __all__ = ["batched_sinkhorn", "transport_similarity", "scene_plans", "transport_matching_loss",
            "fit_transport_matching", "rival_margin"]
@@ -220,36 +219,11 @@ def fit_transport_matching(model: WordRegionModel, regions: Tensor, phrases: Ten
     >>> len(fit_transport_matching(WordRegionModel(dim=4, width=8), *data, steps=3, batch_size=8, progress=False))
     3
     """
-    where = "fit_transport_matching"
-    if not isinstance(model, WordRegionModel):
-        raise TypeError(f"{where}: model must be a WordRegionModel, got {type(model).__name__}")
-    if not (len(regions) == len(phrases) == len(mask)) or len(regions) < 2:
-        raise ValueError(f"{where}: regions, phrases and mask must hold the same number (≥ 2) of scenes, got "
-                         f"{len(regions)}, {len(phrases)} and {len(mask)}")
-    _count(steps, "steps", where)
-    if _count(batch_size, "batch_size", where) < 2:
-        raise ValueError(f"{where}: batch_size must be ≥ 2 (a scene needs negatives), got {batch_size}")
-    positive(lr, "lr", where)
-    device = get_device(device)
-    n, losses = len(regions), []
-    with trained_on(model, device):
-        model.train()
-        regions, phrases, mask = regions.to(device), phrases.to(device), mask.to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-        order, cursor = None, n
-        for _ in trange(steps, desc="transport matching", disable=not progress_enabled(progress), leave=False):
-            if cursor + min(batch_size, n) > n:
-                order, cursor = torch.randperm(n, device=device), 0
-            batch = order[cursor:cursor + batch_size]
-            cursor += batch_size
-            loss = transport_matching_loss(*model(regions[batch], phrases[batch]), mask[batch],
-                                           temperature=temperature, reg=reg, n_iter=n_iter)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-        model.eval()
-    return losses
+    return _fit_scene_batches(model, regions, phrases, mask,
+                             lambda v, w, m: transport_matching_loss(v, w, m, temperature=temperature, reg=reg,
+                                                                     n_iter=n_iter),
+                             steps=steps, batch_size=batch_size, lr=lr, device=device, progress=progress,
+                             where="fit_transport_matching")
 
 
 def rival_margin(v: Tensor, w: Tensor, mask: Tensor | None = None) -> float:

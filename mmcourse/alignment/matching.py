@@ -236,7 +236,19 @@ def fit_word_region(model: WordRegionModel, regions: Tensor, phrases: Tensor, ma
     >>> len(fit_word_region(WordRegionModel(dim=4, width=8), *data, steps=3, batch_size=8, progress=False))
     3
     """
-    where = "fit_word_region"
+    return _fit_scene_batches(model, regions, phrases, mask,
+                             lambda v, w, m: word_region_loss(v, w, m, temperature),
+                             steps=steps, batch_size=batch_size, lr=lr, device=device, progress=progress,
+                             where="fit_word_region")
+
+
+def _fit_scene_batches(model: WordRegionModel, regions: Tensor, phrases: Tensor, mask: Tensor, loss_fn, *,
+                      steps: int, batch_size: int, lr: float, device: torch.device | str | None,
+                      progress: bool | None, where: str) -> list[float]:
+    """The training loop shared by :func:`fit_word_region` and
+    :func:`mmcourse.alignment.fit_transport_matching`: Adam on ``loss_fn(v, w, mask)`` of batches of scenes drawn
+    from shuffled passes (torch's global generator); returns the batch loss of every step. ``where`` names the
+    caller in error messages. Not exported: the two trainers are the public entry points."""
     if not isinstance(model, WordRegionModel):
         raise TypeError(f"{where}: model must be a WordRegionModel, got {type(model).__name__}")
     if not (len(regions) == len(phrases) == len(mask)) or len(regions) < 2:
@@ -255,12 +267,12 @@ def fit_word_region(model: WordRegionModel, regions: Tensor, phrases: Tensor, ma
         regions, phrases, mask = regions.to(device), phrases.to(device), mask.to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
         order, cursor = None, n
-        for _ in trange(steps, desc="word-region", disable=not progress_enabled(progress), leave=False):
+        for _ in trange(steps, desc=where, disable=not progress_enabled(progress), leave=False):
             if cursor + min(batch_size, n) > n:
                 order, cursor = torch.randperm(n, device=device), 0
             batch = order[cursor:cursor + batch_size]
             cursor += batch_size
-            loss = word_region_loss(*model(regions[batch], phrases[batch]), mask[batch], temperature)
+            loss = loss_fn(*model(regions[batch], phrases[batch]), mask[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -7,7 +7,10 @@ static DEST            copy plotly.js and MathJax, from installed packages, into
 setup-cells [--ref R]  stamp the common first cell into every notebook under chapters/ (URL from _config.yml)
 student SRC DEST       write student versions: every cell tagged ``solution`` becomes a stub, and every cell tagged
                        ``check-solution`` (a hidden assert that the reference solution passes) is dropped
-grade NOTEBOOK...      execute submitted notebooks and count the exercise checks that pass
+grade SUBMISSION... --out DIR [--reference DIR] [--timeout S] [--jobs N]
+                       grade submitted notebooks against the instructor's (see :mod:`mmcourse.grading`): writes
+                       DIR/grades.csv, DIR/summary.csv, DIR/report.html and DIR/feedback/; exit status 1 when a
+                       submission could not be graded (missing, unreadable, timed out, kernel died)
 strip                  remove outputs and execution counts from every notebook under chapters/
 """
 from __future__ import annotations
@@ -127,12 +130,19 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 def stub(source: str) -> str:
     """A student's version of a solution cell: its imports stay, each top-level function keeps its signature and
     docstring with a body that raises ``NotImplementedError``, each class keeps its methods stubbed the same way,
-    and any other statement is dropped."""
+    and any other statement is dropped. A cell that defines no function or class (its solution is a value) keeps
+    its imports, and each name it assigns becomes ``NotImplemented``."""
     tree = ast.parse(source)
     kept = [n if isinstance(n, (ast.Import, ast.ImportFrom)) else _stub_definition(n)
             for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFINITIONS))]
     if not any(isinstance(n, _DEFINITIONS) for n in kept):
-        return f"# {STUB_MESSAGE}\n"
+        # A value, not a function (e.g. a dict of predictions): each name it assigns becomes ``NotImplemented``,
+        # which the checkers and the grader report as "not attempted".
+        names = [t.id for n in tree.body if isinstance(n, (ast.Assign, ast.AnnAssign))
+                 for t in (n.targets if isinstance(n, ast.Assign) else [n.target]) if isinstance(t, ast.Name)]
+        imports = [n for n in kept if isinstance(n, (ast.Import, ast.ImportFrom))]
+        lines = [ast.unparse(n) for n in imports] + [f"# {STUB_MESSAGE}"]
+        return "\n".join(lines + [f"{name} = NotImplemented" for name in dict.fromkeys(names)]) + "\n"
     return ast.unparse(ast.Module(body=kept, type_ignores=[])) + "\n"
 
 
@@ -172,29 +182,18 @@ def strip_outputs() -> list[Path]:
     return changed
 
 
-def _output_text(output: dict) -> str:
-    """The text of a printed (stream) or displayed (execute_result, display_data) output."""
-    return output.get("text", "") or output.get("data", {}).get("text/plain", "")
+def _grade(args: argparse.Namespace) -> int:
+    from mmcourse.grading import grade_submissions, summary_table, write_report
 
-
-def grade(paths: list[Path], timeout: int = 600) -> dict[str, tuple[int, int]]:
-    """Execute each notebook and count its exercise checks: ``{notebook: (passed, total)}``.
-
-    A check cell shows one line that starts with ``PASS`` or ``FAIL`` (see :mod:`mmcourse.exercises`), printed or
-    as the cell's value.
-    """
-    import nbformat
-    from nbclient import NotebookClient
-
-    scores = {}
-    for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
-                       ).execute()
-        lines = [line for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-                 for line in _output_text(out).splitlines() if line.startswith(("PASS", "FAIL"))]
-        scores[str(path)] = (sum(line.startswith("PASS") for line in lines), len(lines))
-    return scores
+    grades = grade_submissions(args.submissions, args.reference, timeout=args.timeout, jobs=args.jobs)
+    write_report(grades, args.out, args.reference)
+    for row in summary_table(grades).itertuples(index=False):
+        print(f"{row.notebook}: {row.points:g}/{row.max_points:g} points")
+    failed = sorted({g.notebook for g in grades if not g.ran})
+    for notebook in failed:
+        print(f"{notebook}: could not be graded", file=sys.stderr)
+    print(f"grade sheets in {args.out}")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     student = sub.add_parser("student")
     student.add_argument("src", type=Path)
     student.add_argument("dest", type=Path)
-    sub.add_parser("grade").add_argument("notebooks", type=Path, nargs="+")
+    grade = sub.add_parser("grade")
+    grade.add_argument("submissions", type=Path, nargs="+")
+    grade.add_argument("--out", type=Path, required=True)
+    grade.add_argument("--reference", type=Path, default=ROOT / "chapters",
+                       help="the instructor's notebooks (default: the book's chapters)")
+    grade.add_argument("--timeout", type=float, default=300, help="seconds per submission (default 300)")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     sub.add_parser("strip")
     args = parser.parse_args(argv)
     if args.command == "static":
@@ -217,8 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "student":
         print(f"{student_version(args.src, args.dest)} solution cells stubbed in {args.dest}")
     elif args.command == "grade":
-        for path, (passed, total) in grade(args.notebooks).items():
-            print(f"{path}: {passed}/{total} checks passed")
+        return _grade(args)
     elif args.command == "strip":
         for path in strip_outputs():
             print(f"stripped {path}")

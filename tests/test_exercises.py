@@ -258,3 +258,25 @@ def test_check_result():
     assert [r for r in (passed, failed) if r] == [passed]
     with pytest.raises(dataclasses.FrozenInstanceError):
         passed.passed = False
+
+
+def test_fusion_predictions_stub_is_not_attempted():
+    result = check_fusion_predictions(NotImplemented, ACCURACY)   # the student version's stub of the dict
+    assert not result.passed and result.message.startswith("not attempted")
+
+
+def test_run_cases_reports_a_value_stub_as_not_attempted():
+    result = check_mi_matrix(NotImplemented)
+    assert not result.passed and result.message.startswith("not attempted")
+
+
+def test_checker_names_are_unique_across_modules():
+    """``mmcourse.exercises`` re-exports every module's checkers: two of one name would shadow each other."""
+    import importlib
+    import pkgutil
+
+    owners: dict[str, list[str]] = {}
+    for info in pkgutil.iter_modules(exercises.__path__):
+        for name in getattr(importlib.import_module(f"mmcourse.exercises.{info.name}"), "__all__", []):
+            owners.setdefault(name, []).append(info.name)
+    assert {name: mods for name, mods in owners.items() if len(mods) > 1} == {}

@@ -123,6 +123,8 @@ def check_fusion_predictions(predictions: Mapping[str, bool], accuracy: Mapping[
     accuracy (a column of :meth:`~mmcourse.widgets.FusionExplorer.accuracy_table`).
     """
     exercise = "which fusions solve synergy"
+    if predictions is NotImplemented:   # the student version's stub
+        return CheckResult(exercise, False, "not attempted yet (predictions is still NotImplemented)")
     accuracy = dict(accuracy.items())  # a dict or a pandas Series (a column of the accuracy table)
     if not isinstance(predictions, Mapping) or not predictions:
         return CheckResult(exercise, False, "give a dict {fusion name: True or False}")

@@ -72,6 +72,34 @@ def test_the_stub_of_every_exercise_is_not_attempted(path):
         assert not result.passed and result.message.startswith("not attempted"), (exercise.label, result)
 
 
+def test_every_reference_solution_passes_through_the_grader(tmp_path):
+    """Every exercise of the book, judged as the grader judges it: the reference solution defined in a kernel (the
+    notebook's imports, then the solution cell's imports, definitions and assignments), the checker run here on
+    proxies. Catches a checker whose arguments or results cannot cross between the processes. The fusion
+    explorer's prediction exercise is left out: its second argument is the notebook's own measurement."""
+    from mmcourse.grading.runner import _judge
+
+    failures = []
+    with SubmissionKernel(tmp_path, time.monotonic() + 600) as kernel:
+        for path in notebooks():
+            cells = {c.get("id"): c for c in cells_of(path)}
+            exercises = [e for e in read_exercises(path) if all(a.isidentifier() for a in e.arguments)]
+            if not exercises:
+                continue
+            kernel.run_cell("\n".join(ast.unparse(n) for c in cells.values() if c["cell_type"] == "code"
+                                      for n in ast.parse(source(c)).body
+                                      if isinstance(n, (ast.Import, ast.ImportFrom))))
+            for exercise in exercises:
+                tree = ast.parse(source(cells[exercise.solution_id]))
+                kept = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                                                               ast.ClassDef, ast.Assign, ast.AnnAssign))]
+                kernel.run_cell(ast.unparse(ast.Module(kept, [])))   # an assignment may need the notebook's data
+                status, message = _judge(kernel, exercise)
+                if status != "pass":
+                    failures.append((path.stem, exercise.checker, status, message))
+    assert failures == []
+
+
 # --- the submission's kernel -----------------------------------------------------------------------------------------
 KERNEL_CODE = '''
 import numpy as np, torch

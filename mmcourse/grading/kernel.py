@@ -13,6 +13,8 @@ import ast
 import base64
 import io
 import secrets
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -110,7 +112,7 @@ def _remote_exception(type_name: str, message: str) -> Exception:
 
 class RemoteObject:
     """A stand-in for an object that lives in the submission's kernel: calling it calls the object there, and an
-    attribute is read there. The arguments travel by pickle; the result comes back as data or as another proxy."""
+    attribute is read there. The arguments travel by cloudpickle; the result comes back as data or as another proxy."""
 
     def __init__(self, kernel: SubmissionKernel, key: int, type_name: str, is_callable: bool):
         self._kernel, self._key, self._type_name, self._callable = kernel, key, type_name, is_callable
@@ -118,9 +120,9 @@ class RemoteObject:
     def __call__(self, *args, **kwargs):
         if not self._callable:
             raise TypeError(f"'{self._type_name}' object is not callable")
-        import pickle
+        import cloudpickle   # the checkers pass local functions too (a toy language model's step)
 
-        payload = base64.b64encode(pickle.dumps((args, kwargs, torch.is_grad_enabled()))).decode()
+        payload = base64.b64encode(cloudpickle.dumps((args, kwargs, torch.is_grad_enabled()))).decode()
         return self._kernel._receive(self._kernel._ask(f"{self._kernel._name}.call({self._key}, {payload!r})"))
 
     def __getattr__(self, name: str):
@@ -148,7 +150,9 @@ class SubmissionKernel:
     def __enter__(self) -> SubmissionKernel:
         from jupyter_client import KernelManager
 
-        self.manager = KernelManager(kernel_name=self.kernel_name)
+        # Local sockets in a private folder (an absolute path: the kernel runs in another directory), not TCP.
+        self._sockets = tempfile.mkdtemp(prefix="mmcourse-grade-")
+        self.manager = KernelManager(kernel_name=self.kernel_name, transport="ipc", ip=f"{self._sockets}/kernel")
         self.manager.start_kernel(cwd=str(self.cwd))
         self.client = self.manager.blocking_client()
         self.client.start_channels()
@@ -158,6 +162,7 @@ class SubmissionKernel:
     def __exit__(self, *exc) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+        shutil.rmtree(self._sockets, ignore_errors=True)
 
     def _drain_outputs(self) -> None:
         """Drop the kernel's outputs: they are not graded, and unread they would pile up in memory."""
@@ -183,7 +188,9 @@ class SubmissionKernel:
 
     def run_cell(self, source: str) -> str | None:
         """Execute a cell; ``None`` if it ran, else the error it raised (``"Type: message"``)."""
-        content = self._reply(self.client.execute(source, store_history=True, allow_stdin=False))
+        # stop_on_error=False: a failing cell must not make the kernel abort the grader's next requests
+        content = self._reply(self.client.execute(source, store_history=True, allow_stdin=False,
+                                                  stop_on_error=False))
         return None if content["status"] == "ok" else f"{content.get('ename')}: {content.get('evalue')}"
 
     def _ask(self, expression: str):
@@ -193,7 +200,8 @@ class SubmissionKernel:
             if error:
                 raise KernelDied(f"the grader could not set up the kernel: {error}")
             self._bootstrapped = True
-        content = self._reply(self.client.execute("", silent=True, user_expressions={"r": expression}))
+        content = self._reply(self.client.execute("", silent=True, user_expressions={"r": expression},
+                                                  stop_on_error=False))
         result = content.get("user_expressions", {}).get("r", {})
         if result.get("status") != "ok":
             raise RemoteError(f"{result.get('ename')}: {result.get('evalue')}")

@@ -100,6 +100,43 @@ def test_every_reference_solution_passes_through_the_grader(tmp_path):
     assert failures == []
 
 
+def names_of_solutions(cells: list[dict]) -> set[str]:
+    """The names that solution cells define or assign: gone, or stubs, in the student version."""
+    names = set()
+    for cell in cells:
+        if cell["cell_type"] == "code" and "solution" in cell["metadata"].get("tags", []):
+            for node in ast.parse(source(cell)).body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+@pytest.mark.parametrize("path", [p for p in notebooks() if read_exercises(p)], ids=lambda p: p.stem)
+def test_student_version_needs_no_solution_outside_its_exercise(path):
+    """A student version runs without error only if no cell it keeps (hidden asserts included) uses what a solution
+    cell defines; only the check cell and the check-solution cells may. Tag such an assert ``check-solution``."""
+    cells = cells_of(path)
+    checks = {e.check_id for e in read_exercises(path)}
+    kept = [c for c in cells if c["cell_type"] == "code" and c["id"] not in checks
+            and not {"solution", "check-solution"} & set(c["metadata"].get("tags", []))]
+    bound_elsewhere = {n.id for c in kept for n in ast.walk(ast.parse(source(c)))
+                       if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    bound_elsewhere |= {n.name for c in kept for n in ast.walk(ast.parse(source(c)))
+                        if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    bound_elsewhere |= {(a.asname or a.name).split(".")[0] for c in kept for n in ast.walk(ast.parse(source(c)))
+                        if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    solution_names = names_of_solutions(cells) - bound_elsewhere
+    offenders = []
+    for cell in kept:
+        used = {n.id for n in ast.walk(ast.parse(source(cell))) if isinstance(n, ast.Name)}
+        if used & solution_names:
+            offenders.append((cell["id"], sorted(used & solution_names)))
+    assert offenders == []
+
+
 # --- the submission's kernel -----------------------------------------------------------------------------------------
 KERNEL_CODE = '''
 import numpy as np, torch

@@ -12,7 +12,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # machine would spin against each other (measured: 25 times slower per step).
 export OMP_NUM_THREADS := 1
 
-.PHONY: env book test unit notebooks build-check serve student benchmark clean
+.PHONY: env book book-student test unit notebooks build-check serve student benchmark clean
 
 env: $(STAMP)
 
@@ -31,6 +31,13 @@ book: env _vendor/plotly.min.js
 	rm -rf _build
 	MMCOURSE_STATIC_BUILD=1 $(VENV)/bin/jupyter-book build . --all -W --keep-going
 	@echo "The book is built: open _build/html/index.html (or: make serve)"
+
+# The website without solutions, for courses that publish the book to their students: _student/_build/html.
+book-student: env _vendor/plotly.min.js
+	rm -rf _student
+	$(PY) -m mmcourse.book student-book _student
+	cp -r _vendor _student/_vendor
+	cd _student && MMCOURSE_STATIC_BUILD=1 ../$(VENV)/bin/jupyter-book build . --all -W --keep-going
 
 serve:
 	$(PY) -m http.server --directory _build/html 8000
@@ -52,4 +59,4 @@ benchmark: env
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf _build _vendor student
+	rm -rf _build _vendor student _student

@@ -7,10 +7,13 @@ static DEST            copy plotly.js and MathJax, from installed packages, into
 setup-cells [--ref R]  stamp the common first cell into every notebook under chapters/ (URL from _config.yml)
 student SRC DEST       write student versions: every cell tagged ``solution`` becomes a stub, and every cell tagged
                        ``check-solution`` (a hidden assert that the reference solution passes) is dropped
+student-book DEST       write the book's sources with student versions of the notebooks to DEST, for a website
+                       without solutions (``make book-student`` builds it)
 grade SUBMISSION... --out DIR [--reference DIR] [--timeout S] [--jobs N]
                        grade submitted notebooks against the instructor's (see :mod:`mmcourse.grading`): writes
                        DIR/grades.csv, DIR/summary.csv, DIR/report.html and DIR/feedback/; exit status 1 when a
                        submission could not be graded (missing, unreadable, timed out, kernel died)
+exercise-index         write chapters/appendix/exercises.md: every exercise with its difficulty, points, checker
 strip                  remove outputs and execution counts from every notebook under chapters/
 """
 from __future__ import annotations
@@ -167,6 +170,18 @@ def student_version(src: Path, dest: Path) -> int:
     return count
 
 
+def student_book(dest: Path) -> int:
+    """The book's sources under ``dest`` with every notebook a student version (solutions stubbed, checks of the
+    reference solutions dropped); returns the stub count. Building ``dest`` gives a website without solutions."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy(ROOT / name, dest / name)
+    shutil.rmtree(dest / "chapters", ignore_errors=True)
+    shutil.copytree(ROOT / "chapters", dest / "chapters",
+                    ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "_review_*"))
+    return student_version(ROOT / "chapters", dest / "chapters")
+
+
 def strip_outputs() -> list[Path]:
     changed = []
     for path in notebooks():
@@ -212,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the instructor's notebooks (default: the book's chapters)")
     grade.add_argument("--timeout", type=float, default=300, help="seconds per submission (default 300)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    sub.add_parser("exercise-index")
+    sub.add_parser("student-book").add_argument("dest", type=Path)
     sub.add_parser("strip")
     args = parser.parse_args(argv)
     if args.command == "static":
@@ -223,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{student_version(args.src, args.dest)} solution cells stubbed in {args.dest}")
     elif args.command == "grade":
         return _grade(args)
+    elif args.command == "student-book":
+        print(f"{student_book(args.dest)} solution cells stubbed in {args.dest}")
+    elif args.command == "exercise-index":
+        from mmcourse.grading import exercise_index
+
+        (ROOT / "chapters" / "appendix" / "exercises.md").write_text(exercise_index(ROOT))
+        print(f"wrote {ROOT / 'chapters' / 'appendix' / 'exercises.md'}")
     elif args.command == "strip":
         for path in strip_outputs():
             print(f"stripped {path}")

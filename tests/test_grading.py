@@ -289,3 +289,59 @@ def test_summary_table_counts_statuses():
     grades = [Grade("a", "e1", "pass", 2.0, 2.0, ""), Grade("a", "e2", "fail", 0.0, 1.0, "")]
     row = summary_table(grades).iloc[0]
     assert (row["points"], row["max_points"], row["pass"], row["fail"]) == (2.0, 3.0, 1, 1)
+
+
+# --- course material --------------------------------------------------------------------------------------------------
+def test_every_exercise_declares_points_and_difficulty():
+    from mmcourse.grading import DIFFICULTIES
+
+    undeclared = []
+    for path in notebooks():
+        for cell in cells_of(path):
+            meta = cell["metadata"]
+            if cell["cell_type"] == "code" and "solution" in meta.get("tags", []):
+                points = meta.get("points")
+                if not (isinstance(points, (int, float)) and points > 0 and meta.get("difficulty") in DIFFICULTIES):
+                    undeclared.append((path.stem, cell["id"]))
+    assert undeclared == []
+
+
+def test_exercise_index_page_is_up_to_date():
+    """Regenerate with ``python -m mmcourse.book exercise-index``."""
+    from mmcourse.grading import exercise_index, toc_notebooks
+
+    page = (ROOT / "chapters" / "appendix" / "exercises.md").read_text()
+    assert page == exercise_index(ROOT)
+    in_toc = {p.name for p in toc_notebooks(ROOT)}
+    assert all(f"{{ref}}`{e.label}`" in page for p in notebooks() if p.name in in_toc for e in read_exercises(p))
+
+
+def test_exercise_index_shows_declared_objectives_and_time(tmp_path):
+    from mmcourse.grading import exercise_index
+
+    (tmp_path / "chapters" / "part").mkdir(parents=True)
+    nb = json.loads(PID.read_text())
+    nb["metadata"]["mmcourse"] = {"objectives": ["compute a PID"], "minutes": 40}
+    (tmp_path / "chapters" / "part" / "pid.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "_toc.yml").write_text("parts:\n  - chapters:\n      - file: chapters/part/pid\n")
+    page = exercise_index(tmp_path)
+    assert "Estimated time: 40 minutes." in page and "- compute a PID" in page
+    assert page.count("| {ref}`") == 3 and "In all: 3 exercises" in page
+
+
+def test_student_book_has_every_page_and_no_solution(tmp_path):
+    from mmcourse.book import student_book
+
+    dest = tmp_path / "student-book"
+    count = student_book(dest)
+    assert count == sum(len(read_exercises(p)) for p in notebooks())
+    assert (dest / "_config.yml").read_text() == (ROOT / "_config.yml").read_text()
+    pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "chapters").rglob("*") if p.suffix in (".md", ".ipynb")}
+    assert {p.relative_to(dest).as_posix() for p in (dest / "chapters").rglob("*")
+            if p.suffix in (".md", ".ipynb")} == pages
+    for path in notebooks(dest / "chapters"):
+        original = {c["id"]: c for c in cells_of(ROOT / path.relative_to(dest))}
+        for cell in cells_of(path):
+            assert "check-solution" not in cell["metadata"].get("tags", [])
+            if "solution" in cell["metadata"].get("tags", []):
+                assert source(cell) == stub(source(original[cell["id"]]))

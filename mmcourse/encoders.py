@@ -12,7 +12,8 @@ from torch import Tensor, nn
 
 from mmcourse.utils import check_positive
 
-__all__ = ["MLPEncoder", "CNNEncoder", "GRUEncoder", "BagOfWordsEncoder", "UnimodalClassifier", "make_encoder"]
+__all__ = ["MLPEncoder", "CNNEncoder", "GRUEncoder", "BagOfWordsEncoder", "TransformerTextEncoder",
+           "UnimodalClassifier", "make_encoder"]
 
 
 def _check_input(where: str, x: Tensor, expected: str, ok: bool) -> None:
@@ -110,6 +111,17 @@ class GRUEncoder(nn.Module):
         return self.proj(last[-1])
 
 
+def _check_token_ids(where: str, tokens: Tensor, vocab_size: int, max_length: int | None = None) -> None:
+    _check_input(where, tokens, "(batch, length) of integer token ids",
+                 tokens.dim() == 2 and not tokens.is_floating_point())
+    if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
+        raise ValueError(f"{where}: token ids must lie in [0, {vocab_size}), got "
+                         f"[{int(tokens.min())}, {int(tokens.max())}]")
+    if max_length is not None and tokens.shape[1] > max_length:
+        raise ValueError(f"{where}: sequences may have at most max_length={max_length} tokens, got "
+                         f"{tokens.shape[1]}")
+
+
 class BagOfWordsEncoder(nn.Module):
     """Mean of learned word embeddings over the non-padding tokens of ``(batch, length)`` token ids.
 
@@ -130,14 +142,74 @@ class BagOfWordsEncoder(nn.Module):
         self.proj = nn.Sequential(nn.Linear(embed_dim, out_dim), nn.ReLU())
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_input("BagOfWordsEncoder", tokens, "(batch, length) of integer token ids",
-                     tokens.dim() == 2 and not tokens.is_floating_point())
-        if tokens.numel() and (tokens.min() < 0 or tokens.max() >= self.vocab_size):
-            raise ValueError(f"BagOfWordsEncoder: token ids must lie in [0, {self.vocab_size}), got "
-                             f"[{int(tokens.min())}, {int(tokens.max())}]")
+        _check_token_ids("BagOfWordsEncoder", tokens, self.vocab_size)
         mask = (tokens != self.padding_idx).unsqueeze(-1).float()
         mean = (self.embed(tokens) * mask).sum(1) / mask.sum(1).clamp(min=1)
         return self.proj(mean)
+
+
+class TransformerTextEncoder(nn.Module):
+    r"""A small transformer over ``(batch, length)`` token ids: it reads the words *and where they stand*.
+
+    Each token becomes its word's embedding plus its position's, ``z⁰_t = E[x_t] + P[t]``; ``layers`` pre-norm
+    transformer blocks follow, each ``Z' = Z + MHA(LN(Z))`` then ``Z'' = Z' + FF(LN(Z'))``, whose self-attention
+    ``softmax(Q Kᵀ / √d_k) V`` looks only at the keys in ``S``, the positions that hold a word (not padding);
+    then ``h = ReLU(W · pool(LN(Z^L)) + b)``, with ``pool`` the mean over ``S`` (``pooling="mean"``) or the first
+    position's vector (``pooling="first"``). Without ``P`` the model would be order-blind like the bag of words
+    (attention treats its keys as a set); the position embedding is what lets it read order.
+
+    Paper: A. Vaswani et al. (2017), "Attention Is All You Need", NeurIPS. Book section: Part 1 (encoders).
+
+    Parameters
+    ----------
+    vocab_size, out_dim : int
+        Number of token ids and feature size.
+    max_length : int
+        Longest sequence the position table ``P`` covers.
+    embed_dim, heads, layers : int
+        Width of the tokens (divisible by ``heads``), attention heads per block, number of blocks.
+    pooling : {"mean", "first"}
+        How the token vectors become one feature vector.
+    padding_idx : int
+        The id that marks padding (masked out of attention and pooling).
+
+    Examples
+    --------
+    >>> TransformerTextEncoder(10, 4, max_length=3)(torch.tensor([[1, 2, 0], [3, 0, 0]])).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, vocab_size: int, out_dim: int, max_length: int, embed_dim: int = 32, heads: int = 2,
+                 layers: int = 1, pooling: str = "mean", padding_idx: int = 0):
+        super().__init__()
+        check_positive("TransformerTextEncoder", vocab_size=vocab_size, out_dim=out_dim, max_length=max_length,
+                       embed_dim=embed_dim, heads=heads, layers=layers)
+        if embed_dim % heads:
+            raise ValueError(f"TransformerTextEncoder: heads={heads} must divide embed_dim={embed_dim}")
+        if pooling not in ("mean", "first"):
+            raise ValueError(f"TransformerTextEncoder: pooling must be 'mean' or 'first', got {pooling!r}")
+        self.vocab_size, self.out_dim, self.max_length = vocab_size, out_dim, max_length
+        self.pooling, self.padding_idx = pooling, padding_idx
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        self.position = nn.Parameter(0.1 * torch.randn(max_length, embed_dim))
+        self.blocks = nn.ModuleList(
+            nn.TransformerEncoderLayer(embed_dim, heads, 2 * embed_dim, dropout=0.0, batch_first=True,
+                                       norm_first=True) for _ in range(layers))
+        self.norm = nn.LayerNorm(embed_dim)
+        self.proj = nn.Sequential(nn.Linear(embed_dim, out_dim), nn.ReLU())
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        _check_token_ids("TransformerTextEncoder", tokens, self.vocab_size, self.max_length)
+        words = tokens != self.padding_idx  # S, the positions that hold a word
+        words[:, 0] |= ~words.any(1)  # an all-padding row attends to its first slot rather than to nothing (NaN)
+        z = self.embed(tokens) + self.position[:tokens.shape[1]]
+        for block in self.blocks:
+            z = block(z, src_key_padding_mask=~words)
+        z = self.norm(z)
+        if self.pooling == "first":
+            return self.proj(z[:, 0])
+        mask = words.unsqueeze(-1).float()
+        return self.proj((z * mask).sum(1) / mask.sum(1))
 
 
 def make_encoder(sample: Tensor, out_dim: int) -> nn.Module:

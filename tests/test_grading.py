@@ -126,6 +126,7 @@ def test_student_version_needs_no_solution_outside_its_exercise(path):
                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     bound_elsewhere |= {n.name for c in kept for n in ast.walk(ast.parse(source(c)))
                         if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    bound_elsewhere |= {n.arg for c in kept for n in ast.walk(ast.parse(source(c))) if isinstance(n, ast.arg)}
     bound_elsewhere |= {(a.asname or a.name).split(".")[0] for c in kept for n in ast.walk(ast.parse(source(c)))
                         if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
     solution_names = names_of_solutions(cells) - bound_elsewhere
@@ -149,6 +150,12 @@ def broken(x): raise ValueError("bad x")
 def grad_mode(): return torch.is_grad_enabled()
 table = {"a": True, "b": [1.5, None]}
 unset = NotImplemented
+def freeze(module):
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return sum(p.numel() for p in module.parameters())
+def fill(t):
+    t.fill_(3.0)
 '''
 
 
@@ -170,6 +177,9 @@ def test_kernel_proxies_calls_and_brings_back_data(tmp_path):
             kernel.get("not_defined")
         counter = kernel.get("Counter")(3)   # an instance stays in the kernel; its methods run there
         assert isinstance(counter, RemoteObject) and counter.step() == 4 and counter.value == 4
+        layer, buffer = torch.nn.Linear(2, 3), torch.zeros(4)   # in-place changes come back to the grader's copies
+        assert kernel.get("freeze")(layer) == 9 and not any(p.requires_grad for p in layer.parameters())
+        assert kernel.get("fill")(buffer) is None and torch.equal(buffer, torch.full((4,), 3.0))
         with torch.no_grad():   # the checker's grad mode reaches the student's function
             assert kernel.get("grad_mode")() is False
         assert kernel.get("grad_mode")() is True
@@ -264,7 +274,7 @@ def test_wrong_deleted_and_broken_cells(graded):
     rows = {label: table["mixed", label] for label in [e.label for e in read_exercises(PID)]}
     statuses = [r["status"] for r in rows.values()]
     assert statuses == ["pass", "fail", "not attempted"], rows
-    assert [float(r["points"]) for r in rows.values()] == [1.0, 0.0, 0.0]
+    assert [float(r["points"]) for r in rows.values()] == [read_exercises(PID)[0].points, 0.0, 0.0]
     assert "solution cell is missing" in list(rows.values())[2]["message"]
 
 

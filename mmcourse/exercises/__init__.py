@@ -4,11 +4,12 @@ A checker returns a :class:`CheckResult`, shown as one line that starts with ``P
 ``python -m mmcourse.book grade`` counts those lines in executed notebooks. A student version of a notebook keeps
 the check cells and stubs the solutions, so an unanswered exercise reports ``FAIL … not attempted``.
 """
-from mmcourse.exercises import (alignment, colearning, concepts, context, contextual, contrastive, coordination, creation,
-                                emap, evaluation, fission, foundations, fusion, heterogeneity, heterogeneous, induction,
-                                inference, interactive, knowledge, learned_matching, learning, matching, multitask,
-                                optimization, pid, pid_data, relations, robustness, segmentation, structure,
-                                summarization, temporal, translation, tuning, warping_spaces)
+from mmcourse.exercises import (alignment, colearning, concepts, context, contextual, contrastive, coordination,
+                                creation, emap, evaluation, factorcl, fission, foundations, fusion, heterogeneity,
+                                heterogeneous, induction, inference, interactive, knowledge, learned_matching,
+                                learning, matching, mfm, multitask, optimization, pid, pid_data, pretrained,
+                                relations, robustness, segmentation, structure, subspaces, summarization, temporal,
+                                text_encoders, translation, tuning, warping_spaces)
 from mmcourse.exercises._check import CheckResult
 from mmcourse.exercises.alignment import *  # noqa: F401,F403
 from mmcourse.exercises.contextual import *  # noqa: F401,F403
@@ -45,6 +46,11 @@ from mmcourse.exercises.foundations import *  # noqa: F401,F403
 from mmcourse.exercises.context import *  # noqa: F401,F403
 from mmcourse.exercises.relations import *  # noqa: F401,F403
 from mmcourse.exercises.learned_matching import *  # noqa: F401,F403
+from mmcourse.exercises.mfm import *  # noqa: F401,F403
+from mmcourse.exercises.factorcl import *  # noqa: F401,F403
+from mmcourse.exercises.subspaces import *  # noqa: F401,F403
+from mmcourse.exercises.pretrained import *  # noqa: F401,F403
+from mmcourse.exercises.text_encoders import *  # noqa: F401,F403
 
 __all__ = ["CheckResult", *fusion.__all__, *alignment.__all__, *heterogeneous.__all__, *optimization.__all__,
            *robustness.__all__, *coordination.__all__, *contrastive.__all__, *fission.__all__, *matching.__all__,
@@ -53,4 +59,5 @@ __all__ = ["CheckResult", *fusion.__all__, *alignment.__all__, *heterogeneous.__
            *interactive.__all__, *concepts.__all__, *inference.__all__, *knowledge.__all__,
            *summarization.__all__, *translation.__all__, *creation.__all__, *evaluation.__all__,
            *tuning.__all__, *multitask.__all__, *colearning.__all__, *induction.__all__,
-           *foundations.__all__, *context.__all__, *relations.__all__, *learned_matching.__all__]
+           *foundations.__all__, *context.__all__, *relations.__all__, *learned_matching.__all__,
+           *mfm.__all__, *factorcl.__all__, *subspaces.__all__, *pretrained.__all__, *text_encoders.__all__]

@@ -68,7 +68,24 @@ class {name}:
             return ("raised", "NotImplementedError", str(err))
         except Exception as err:
             return ("raised", type(err).__name__, str(err))
-        return cls.describe(result)
+        return cls.describe(result) + (cls.arguments_after(args),)
+
+    @classmethod
+    def arguments_after(cls, args):
+        """What the call left in its tensor and module arguments, for the grader's copies (in-place changes)."""
+        import torch
+        after = []
+        for arg in args:
+            if isinstance(arg, torch.Tensor):
+                after.append(arg.detach().clone())
+            elif isinstance(arg, torch.nn.Module):
+                after.append({{"state": {{k: v.detach().clone() for k, v in arg.state_dict().items()}},
+                               "requires_grad": [p.requires_grad for p in arg.parameters()]}})
+            else:
+                after.append(None)
+        buffer = cls._io.BytesIO()
+        torch.save(after, buffer)
+        return cls._b64.b64encode(buffer.getvalue()).decode()
 
     @classmethod
     def attribute(cls, key, name):
@@ -110,6 +127,19 @@ def _remote_exception(type_name: str, message: str) -> Exception:
     return type(type_name, (RemoteError,), {})(message)
 
 
+def _apply_in_place(args: tuple, after: list) -> None:
+    """Give the grader's tensor and module arguments what the student's function left in its copies, so that a
+    checker sees an in-place change (a frozen encoder, a tensor filled in place) as it would in the notebook."""
+    with torch.no_grad():
+        for arg, new in zip(args, after):
+            if isinstance(arg, torch.Tensor) and isinstance(new, torch.Tensor) and new.shape == arg.shape:
+                arg.copy_(new)
+            elif isinstance(arg, torch.nn.Module) and isinstance(new, dict):
+                arg.load_state_dict(new["state"])
+                for parameter, flag in zip(arg.parameters(), new["requires_grad"]):
+                    parameter.requires_grad_(bool(flag))
+
+
 class RemoteObject:
     """A stand-in for an object that lives in the submission's kernel: calling it calls the object there, and an
     attribute is read there. The arguments travel by cloudpickle; the result comes back as data or as another proxy."""
@@ -123,7 +153,11 @@ class RemoteObject:
         import cloudpickle   # the checkers pass local functions too (a toy language model's step)
 
         payload = base64.b64encode(cloudpickle.dumps((args, kwargs, torch.is_grad_enabled()))).decode()
-        return self._kernel._receive(self._kernel._ask(f"{self._kernel._name}.call({self._key}, {payload!r})"))
+        answer = self._kernel._ask(f"{self._kernel._name}.call({self._key}, {payload!r})")
+        if answer[0] != "raised":
+            _apply_in_place(args, self._kernel._load(answer[-1]))
+            answer = answer[:-1]
+        return self._kernel._receive(answer)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -216,10 +250,15 @@ class SubmissionKernel:
         if kind == "handle":
             return RemoteObject(self, answer[1], answer[2], answer[3])
         try:
-            with torch.serialization.safe_globals(_SAFE_GLOBALS):
-                return torch.load(io.BytesIO(base64.b64decode(answer[1])), weights_only=True)
+            return self._load(answer[1])
         except Exception:  # data of a type the allowlist does not take: keep it in the kernel
             return RemoteObject(self, answer[2], "object", False)
+
+    @staticmethod
+    def _load(data: str):
+        """Plain data saved by ``torch.save`` in the kernel, read without running any code it might name."""
+        with torch.serialization.safe_globals(_SAFE_GLOBALS):
+            return torch.load(io.BytesIO(base64.b64decode(data)), weights_only=True)
 
     def get(self, expression: str):
         """The value of ``expression`` in the kernel (see :class:`SubmissionKernel`); the exception it raised

@@ -16,8 +16,10 @@ Examples
 """
 from mmcourse.representation.fusion.base import Fusion, parameter_count
 from mmcourse.representation.fusion.gated import GatedFusion, MixtureOfFusions, ModalityShiftingFusion
+from mmcourse.representation.fusion import pretrained
 from mmcourse.representation.fusion.interactions import (LowRankFusion, MIMatrixFusion, MIScalarFusion,
                                                          MIVectorFusion, TensorFusion)
+from mmcourse.representation.fusion.pretrained import *  # noqa: F401,F403
 from mmcourse.representation.fusion.registry import FUSIONS, fusion_keywords, make_fusion
 from mmcourse.representation.fusion.simple import (AdditiveFusion, EarlyFusion, LateFusion, MultiplicativeFusion,
                                                    NonlinearFusion)
@@ -26,4 +28,5 @@ __all__ = [
     "Fusion", "EarlyFusion", "LateFusion", "AdditiveFusion", "MultiplicativeFusion", "MIScalarFusion",
     "MIVectorFusion", "MIMatrixFusion", "TensorFusion", "LowRankFusion", "GatedFusion", "ModalityShiftingFusion",
     "MixtureOfFusions", "NonlinearFusion", "FUSIONS", "make_fusion", "fusion_keywords", "parameter_count",
+    *pretrained.__all__,
 ]

@@ -43,7 +43,7 @@ def _title(nb: dict) -> str:
 
 def exercise_index(root: Path) -> str:
     """The Markdown of ``chapters/appendix/exercises.md``: per chapter, its objectives and time when declared, and
-    a table of its exercises (a link to each, its difficulty, points and checker)."""
+    a table of its exercises (a link to each, its title, difficulty, points and checker)."""
     lines = ["# Exercise index", "",
              "Every exercise of the book, chapter by chapter, with its difficulty, its points (read by the grader: "
              "see {doc}`instructors`) and the checker that grades it. Both live in the metadata of the exercise's "
@@ -62,9 +62,10 @@ def exercise_index(root: Path) -> str:
             lines += [f"Estimated time: {meta['minutes']} minutes.", ""]
         if meta.get("objectives"):
             lines += ["Objectives:", "", *[f"- {o}" for o in meta["objectives"]], ""]
-        lines += ["| exercise | difficulty | points | checker |", "|---|---|---|---|"]
+        lines += ["| exercise | title | difficulty | points | checker |", "|---|---|---|---|---|"]
         for e in exercises:
-            lines.append(f"| {{ref}}`{e.label}` | {e.difficulty or '–'} | {e.points:g} | `{e.checker}` |")
+            title = e.title.replace("|", "\\|")
+            lines.append(f"| {{ref}}`{e.label}` | {title} | {e.difficulty or '–'} | {e.points:g} | `{e.checker}` |")
             total, points = total + 1, points + e.points
         lines.append("")
     lines += [f"In all: {total} exercises, {points:g} points.", ""]

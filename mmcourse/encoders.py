@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -16,9 +17,12 @@ __all__ = ["MLPEncoder", "CNNEncoder", "GRUEncoder", "BagOfWordsEncoder", "Trans
            "UnimodalClassifier", "make_encoder"]
 
 
-def _check_input(where: str, x: Tensor, expected: str, ok: bool) -> None:
+def _check_input(where: str, x: Tensor, expected: str, ok) -> None:
+    """``ok`` is a bool or a callable ``ok(x) -> bool`` (evaluated only once ``x`` is known to be a tensor)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{where}: input must be a torch.Tensor, got {type(x).__name__}")
+    if callable(ok):
+        ok = ok(x)
     if not ok:
         raise ValueError(f"{where}: expected input of shape {expected}, got {tuple(x.shape)}")
     if x.is_floating_point() and not torch.isfinite(x).all():
@@ -53,7 +57,8 @@ class MLPEncoder(nn.Module):
         self.in_dim, self.out_dim = in_dim, out_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input("MLPEncoder", x, f"(batch, {self.in_dim})", x.dim() == 2 and x.shape[1] == self.in_dim)
+        _check_input("MLPEncoder", x, f"(batch, {self.in_dim})",
+                     lambda x: x.dim() == 2 and x.shape[1] == self.in_dim)
         return self.net(x)
 
 
@@ -85,7 +90,7 @@ class CNNEncoder(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input("CNNEncoder", x, f"(batch, {self.image_shape[0]}, {self.image_shape[1]})",
-                     x.dim() == 3 and tuple(x.shape[1:]) == self.image_shape)
+                     lambda x: x.dim() == 3 and tuple(x.shape[1:]) == self.image_shape)
         return self.proj(self.conv(x.unsqueeze(1)))
 
 
@@ -106,14 +111,22 @@ class GRUEncoder(nn.Module):
         self.proj = nn.Sequential(nn.Linear(hidden, out_dim), nn.ReLU())
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_input("GRUEncoder", x, f"(batch, time, {self.in_dim})", x.dim() == 3 and x.shape[2] == self.in_dim)
+        _check_input("GRUEncoder", x, f"(batch, time, {self.in_dim})",
+                     lambda x: x.dim() == 3 and x.shape[2] == self.in_dim)
         _, last = self.gru(x)
         return self.proj(last[-1])
 
 
+def _check_padding_idx(where: str, padding_idx, vocab_size: int) -> None:
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+        raise TypeError(f"{where}: padding_idx must be an integer, got {type(padding_idx).__name__}")
+    if not 0 <= padding_idx < vocab_size:
+        raise ValueError(f"{where}: padding_idx must lie in [0, {vocab_size}), got {padding_idx}")
+
+
 def _check_token_ids(where: str, tokens: Tensor, vocab_size: int, max_length: int | None = None) -> None:
     _check_input(where, tokens, "(batch, length) of integer token ids",
-                 tokens.dim() == 2 and not tokens.is_floating_point())
+                 lambda t: t.dim() == 2 and not t.is_floating_point())
     if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
         raise ValueError(f"{where}: token ids must lie in [0, {vocab_size}), got "
                          f"[{int(tokens.min())}, {int(tokens.max())}]")
@@ -137,6 +150,7 @@ class BagOfWordsEncoder(nn.Module):
     def __init__(self, vocab_size: int, out_dim: int, embed_dim: int = 32, padding_idx: int = 0):
         super().__init__()
         check_positive("BagOfWordsEncoder", vocab_size=vocab_size, out_dim=out_dim, embed_dim=embed_dim)
+        _check_padding_idx("BagOfWordsEncoder", padding_idx, vocab_size)
         self.vocab_size, self.out_dim, self.padding_idx = vocab_size, out_dim, padding_idx
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.proj = nn.Sequential(nn.Linear(embed_dim, out_dim), nn.ReLU())
@@ -189,6 +203,7 @@ class TransformerTextEncoder(nn.Module):
         if pooling not in ("mean", "first"):
             raise ValueError(f"TransformerTextEncoder: pooling must be 'mean' or 'first', got {pooling!r}")
         self.vocab_size, self.out_dim, self.max_length = vocab_size, out_dim, max_length
+        _check_padding_idx("TransformerTextEncoder", padding_idx, vocab_size)
         self.pooling, self.padding_idx = pooling, padding_idx
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.position = nn.Parameter(0.1 * torch.randn(max_length, embed_dim))

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
-from mmcourse.utils import get_device, progress_enabled, trained_on
+from mmcourse.utils import check_positive, get_device, progress_enabled, trained_on
 
 __all__ = ["History", "fit", "evaluate", "predict"]
 
@@ -46,35 +47,91 @@ class History:
                 "val_loss": self.val_loss, "val_acc": self.val_acc}
 
 
-def _check_data(data: Data, where: str) -> tuple[list[Tensor], Tensor]:
+def _check_inputs(inputs, where: str, same_rows: bool = True) -> list[Tensor]:
+    """``inputs`` (one tensor, or one per modality) as a list of tensors with the same number of rows."""
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    if isinstance(inputs, (str, bytes, dict)) or not hasattr(inputs, "__iter__"):
+        raise TypeError(f"{where}: inputs must be a list of tensors, one per modality, got {type(inputs).__name__}")
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError(f"{where}: inputs is empty; expected one tensor per modality")
+    for m, x in enumerate(inputs, start=1):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{where}: inputs: modality {m} must be a torch.Tensor, got {type(x).__name__} "
+                            f"(convert it with torch.as_tensor)")
+        if x.dim() == 0:
+            raise ValueError(f"{where}: inputs: modality {m} must have a batch axis, got a scalar tensor")
+        if same_rows and x.shape[0] != inputs[0].shape[0]:
+            raise ValueError(f"{where}: inputs: modality {m} has {x.shape[0]} rows but modality 1 has "
+                             f"{inputs[0].shape[0]}")
+    return inputs
+
+
+def _check_data(data: Data, where: str, classes: bool = True) -> tuple[list[Tensor], Tensor]:
+    """Check ``data = (inputs, labels)``; with ``classes``, the labels must be integer class indices (≥ 0)."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise TypeError(f"{where}: data must be a pair (inputs, labels) with inputs a list of tensors, one per "
                         f"modality; got {type(data).__name__}")
     inputs, labels = data
-    if isinstance(inputs, Tensor):
-        inputs = [inputs]
-    inputs = list(inputs)
-    if not inputs:
-        raise ValueError(f"{where}: inputs is empty; expected one tensor per modality")
+    inputs = _check_inputs(inputs, where, same_rows=False)  # each modality's rows are checked against the labels
     if not isinstance(labels, Tensor) or labels.dim() != 1:
         raise ValueError(f"{where}: labels must be a 1-D tensor of class indices, got "
                          f"{getattr(labels, 'shape', type(labels).__name__)}")
     for m, x in enumerate(inputs, start=1):
         if x.shape[0] != labels.shape[0]:
             raise ValueError(f"{where}: modality {m} has {x.shape[0]} rows but there are {labels.shape[0]} labels")
+    if labels.shape[0] == 0:
+        raise ValueError(f"{where}: labels is empty (0 rows); expected at least one example")
+    for m, x in enumerate(inputs, start=1):
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError(f"{where}: inputs: modality {m} contains NaN or infinite values")
+    if classes:
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise ValueError(f"{where}: labels must be an integer tensor of class indices (e.g. torch.long), got "
+                             f"dtype {labels.dtype}")
+        if labels.min() < 0:
+            raise ValueError(f"{where}: labels must be class indices in 0..num_classes-1, got values from "
+                             f"{int(labels.min())} to {int(labels.max())}")
     return inputs, labels
+
+
+def _check_model(model, where: str) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{where}: model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _check_classes(logits: Tensor, labels: Tensor, rows: int, where: str) -> None:
+    """The logits must be ``(rows, classes)`` and every label an index in ``0..classes-1``."""
+    if not isinstance(logits, Tensor) or logits.dim() != 2 or logits.shape[0] != rows:
+        raise ValueError(f"{where}: model must return logits of shape (batch, classes) = ({rows}, classes), got "
+                         f"{tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__}")
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi >= logits.shape[1]:
+        raise ValueError(f"{where}: labels must be class indices in 0..{logits.shape[1] - 1} (the model returns "
+                         f"{logits.shape[1]} classes), got values from {lo} to {hi}")
 
 
 @torch.no_grad()
 def predict(model: nn.Module, inputs: Sequence[Tensor], *, batch_size: int = 4096,
             device: torch.device | str | None = None) -> Tensor:
     """The model's logits on ``inputs`` (one tensor per modality), computed in batches, returned on the CPU."""
-    device = get_device(device) if device is not None else next(model.parameters()).device
+    _check_model(model, "predict")
+    inputs = _check_inputs(inputs, "predict")
+    check_positive("predict", batch_size=batch_size)
+    if device is not None:
+        device = get_device(device)
+    else:  # the model's own device (a model without parameters runs where the data is)
+        device = next(iter(model.parameters()), inputs[0]).device
     was_training = model.training
     model.eval()
-    inputs = [x.to(device) for x in ([inputs] if isinstance(inputs, Tensor) else inputs)]
-    out = [model(*(x[i:i + batch_size] for x in inputs)).cpu() for i in range(0, len(inputs[0]), batch_size)]
-    model.train(was_training)
+    inputs = [x.to(device) for x in inputs]
+    try:
+        if len(inputs[0]) == 0:  # no rows: run the model on the empty batch, for the logits' shape
+            return model(*inputs).cpu()
+        out = [model(*(x[i:i + batch_size] for x in inputs)).cpu() for i in range(0, len(inputs[0]), batch_size)]
+    finally:
+        model.train(was_training)
     return torch.cat(out)
 
 
@@ -92,8 +149,10 @@ def evaluate(model: nn.Module, data: Data, *, device: torch.device | str | None 
     >>> sorted(evaluate(model, ([torch.zeros(4, 2)], torch.zeros(4, dtype=torch.long))))
     ['accuracy', 'loss']
     """
+    _check_model(model, "evaluate")
     inputs, labels = _check_data(data, "evaluate")
     logits = predict(model, inputs, device=device)
+    _check_classes(logits, labels, labels.shape[0], "evaluate")
     loss = nn.functional.cross_entropy(logits, labels.cpu()).item()
     accuracy = (logits.argmax(1) == labels.cpu()).float().mean().item()
     return {"loss": loss, "accuracy": accuracy}
@@ -135,17 +194,25 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     >>> fit(nn.Linear(2, 2), ([x], y), epochs=3, progress=False).epochs
     3
     """
-    inputs, labels = _check_data(train, "fit")
+    inputs, labels = _check_data(train, "fit", classes=loss_fn is None)
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"fit: {name} must be a positive integer, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"fit: lr must be positive, got {lr!r}")
+    _check_model(model, "fit")
+    for name, value, positive in (("lr", lr, True), ("weight_decay", weight_decay, False)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (
+                0 < value < np.inf if positive else 0 <= value < np.inf):
+            expected = "positive (a finite number > 0)" if positive else "a finite number ≥ 0"
+            raise ValueError(f"fit: {name} must be {expected}, got {value!r}")
+    for name, value in (("callback", callback), ("loss_fn", loss_fn)):
+        if value is not None and not callable(value):
+            raise TypeError(f"fit: {name} must be callable or None, got {type(value).__name__}")
+    val_data = _check_data(val, "fit (val)") if val is not None else None
     device = get_device(device)
     with trained_on(model, device):  # back on its own device afterwards (see trained_on)
         inputs = [x.to(device) for x in inputs]
         labels = labels.to(device)
-        val_data = _check_data(val, "fit (val)") if val is not None else None
+        check_labels = loss_fn is None  # cross-entropy needs class indices; checked on the first batch's logits
         loss_fn = loss_fn or nn.functional.cross_entropy
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         history = History()
@@ -157,6 +224,11 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
                 logits = model(*(x[idx] for x in inputs))
+                if check_labels:
+                    _check_classes(logits, labels, len(idx), "fit")
+                    if val_data is not None:
+                        _check_classes(logits, val_data[1], len(idx), "fit (val)")
+                    check_labels = False
                 loss = loss_fn(logits, labels[idx])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()

@@ -33,11 +33,23 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     >>> get_device("cpu")
     device(type='cpu')
     """
-    prefer = prefer if prefer is not None else os.environ.get("MMCOURSE_DEVICE")
+    source = "prefer"
+    if prefer is None and os.environ.get("MMCOURSE_DEVICE") is not None:
+        prefer, source = os.environ["MMCOURSE_DEVICE"], "the environment variable MMCOURSE_DEVICE"
     if prefer is not None:
-        device = torch.device(prefer)
+        if not isinstance(prefer, (str, torch.device)):
+            raise TypeError(f"get_device: prefer must be a str or a torch.device such as 'cpu' or 'cuda', got "
+                            f"{type(prefer).__name__} {prefer!r}")
+        try:
+            device = torch.device(prefer)
+        except (RuntimeError, ValueError) as exc:  # torch's own message lists every device type it knows
+            raise ValueError(f"get_device: {'prefer' if source == 'prefer' else source} must name a torch device "
+                             f"such as 'cpu', 'cuda' or 'cuda:1', got {prefer!r}") from exc
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"get_device: asked for {str(device)!r} but no CUDA GPU is available; use 'cpu'")
+        backend = torch.backends.mps if device.type == "mps" else getattr(torch, device.type, None)
+        if device.type != "cuda" and not getattr(backend, "is_available", lambda: True)():
+            raise ValueError(f"get_device: asked for {str(device)!r} but this machine has no such device; use 'cpu'")
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -65,12 +77,19 @@ def set_seed(seed: int) -> None:
 def set_progress(enabled: bool) -> None:
     """Turn the package's ``tqdm`` progress bars on or off (also: environment variable ``MMCOURSE_PROGRESS=0``)."""
     global _PROGRESS
-    _PROGRESS = bool(enabled)
+    _PROGRESS = _as_flag(enabled, "enabled", "set_progress")
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
     """Resolve a function's ``progress`` argument: ``None`` means the package-wide setting."""
-    return _PROGRESS if progress is None else bool(progress)
+    return _PROGRESS if progress is None else _as_flag(progress, "progress", "progress_enabled")
+
+
+def _as_flag(value, name: str, where: str) -> bool:
+    """``value`` as a bool: True or False (NumPy's too), or the integers 1 and 0."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (int, np.integer)) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{where}: {name} must be True or False, got {type(value).__name__} {value!r}")
 
 
 def check_modalities(hs: Sequence[torch.Tensor], dims: Sequence[int], where: str) -> None:
@@ -139,6 +158,8 @@ def trained_on(module: torch.nn.Module, device: torch.device) -> Iterator[torch.
     >>> next(net.parameters()).device.type
     'cpu'
     """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"trained_on: module must be a torch.nn.Module, got {type(module).__name__}")
     home = next(iter(module.parameters()), torch.empty(0)).device
     module.to(device)
     try:

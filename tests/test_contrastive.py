@@ -127,6 +127,7 @@ def test_clip_loss_rejects_arrays():
 
 # --- the model ------------------------------------------------------------------------------------------------------
 def test_model_shapes_normalisation_and_temperature():
+    set_seed(0)  # unseeded, about 3% of the global generator's states give a zero (unnormalisable) projection
     model = ContrastiveModel([torch.zeros(8, 8), (12, 16)], dim=5, width=7, temperature=0.2)
     assert model.in_dims == (64, 192) and model.dim == 5
     z1, z2 = model(torch.randn(4, 8, 8), torch.randn(4, 12, 16))

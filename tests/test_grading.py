@@ -237,7 +237,7 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("grading")
     made = submissions(root)
     out = root / "out"
-    status = main(["grade", *map(str, made.values()), "--out", str(out), "--timeout", "45", "--jobs", "2"])
+    status = main(["grade", *map(str, made.values()), "--out", str(out), "--timeout", "60", "--jobs", "2"])
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     table = {(name, r["exercise"]): r for name, path in made.items() for r in rows if r["notebook"] == str(path)}

@@ -30,9 +30,30 @@ def ctc_collapse(labels: Sequence[int], blank: int = 0) -> list[int]:
     >>> ctc_collapse([0, 1, 1, 0, 1, 2, 2, 0])
     [1, 1, 2]
     """
+    where = "ctc_collapse"
+    if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)):
+        raise ValueError(f"{where}: blank must be an integer class index, got {blank!r}")
+    if isinstance(labels, torch.Tensor):
+        if labels.dim() != 1 or labels.is_complex() or labels.dtype == torch.bool:
+            raise ValueError(f"{where}: labels must be a 1-D sequence of integer class indices, got a tensor of "
+                             f"shape {tuple(labels.shape)} and dtype {labels.dtype}")
+        values = labels.tolist()
+    else:
+        if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+            raise TypeError(f"{where}: labels must be a 1-D sequence of integer class indices, got "
+                            f"{type(labels).__name__} {labels!r}")
+        values = list(labels)
+    if any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+        bad = next(v for v in values if isinstance(v, bool) or not isinstance(v, (int, float, np.integer,
+                                                                                  np.floating)))
+        raise ValueError(f"{where}: labels must be a 1-D sequence of integer class indices, got {bad!r} "
+                         f"({type(bad).__name__}) among them")
+    if any(v != int(v) if np.isfinite(v) else True for v in values):
+        raise ValueError(f"{where}: labels must be a 1-D sequence of integer class indices, got non-integer values "
+                         f"{[v for v in values if not np.isfinite(v) or v != int(v)][:5]}")
     out: list[int] = []
     previous = None
-    for label in (int(v) for v in labels):
+    for label in (int(v) for v in values):
         if label != previous and label != blank:
             out.append(label)
         previous = label

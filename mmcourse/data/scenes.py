@@ -122,6 +122,21 @@ def _shape_mask(shape: int, cy: float, cx: float, r: float) -> np.ndarray:
     return (y >= top) & (y <= bottom) & (np.abs(x - cx) <= (y - top) / (bottom - top) * r)
 
 
+def _indices(name: str, values) -> np.ndarray:
+    """``values`` (a sequence of int, or one int) as a flat int64 array; refuses strings, fractions, nesting."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        array = np.asarray(values)
+    except ValueError as exc:  # ragged nesting
+        raise ValueError(f"render_scene: {name} must hold integer indices (one per object), got {values!r}") from exc
+    integral = array.dtype.kind in "iu" or (array.dtype.kind == "f" and np.isfinite(array).all()
+                                            and (array == np.round(array)).all())
+    if array.ndim > 1 or array.dtype == bool or not integral:
+        raise ValueError(f"render_scene: {name} must hold integer indices (one per object), got {values!r}")
+    return array.astype(np.int64).ravel()
+
+
 def render_scene(colour, shape, cell, *, rng: np.random.Generator | None = None, noise: float = 0.0) -> np.ndarray:
     """Draw one scene: objects ``(colour[t], shape[t])`` in cells ``cell[t]`` (row-major, 0..8; -1 is padding).
 
@@ -146,7 +161,13 @@ def render_scene(colour, shape, cell, *, rng: np.random.Generator | None = None,
     >>> image.shape, image[15, 15].astype(float).round(2).tolist(), image[0, 0].tolist()
     ((30, 30, 3), [0.9, 0.1, 0.1], [0.0, 0.0, 0.0])
     """
-    colour, shape, cell = (np.asarray(v, dtype=np.int64).ravel() for v in (colour, shape, cell))
+    colour, shape, cell = (_indices(name, v) for name, v in (("colour", colour), ("shape", shape), ("cell", cell)))
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(f"render_scene: rng must be a numpy.random.Generator (np.random.default_rng(seed)) or None, "
+                        f"got {type(rng).__name__}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+            or not 0 <= noise < np.inf:
+        raise ValueError(f"render_scene: noise must be a finite number ≥ 0 (a standard deviation), got {noise!r}")
     if not colour.shape == shape.shape == cell.shape:
         raise ValueError(f"render_scene: colour, shape and cell must have the same length, got {len(colour)}, "
                          f"{len(shape)} and {len(cell)}")

@@ -42,6 +42,11 @@ def _check_inputs(where: str, xs: Sequence[Tensor], dims: list[int], ndim: int) 
             shape = "(batch, steps, features)" if ndim == 3 else "(batch, features)"
             raise ValueError(f"{where}: modality {m} must be a tensor {shape} with {d} features, got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
+        if x.shape[0] == 0 or x.shape[0] != xs[0].shape[0]:
+            raise ValueError(f"{where}: mismatched batch sizes: modality 0 has {xs[0].shape[0]} rows, modality {m} "
+                             f"has {x.shape[0]} (at least one row expected)")
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError(f"{where}: modality {m} contains NaN or infinite values")
 
 
 class ConcatMLP(nn.Module):

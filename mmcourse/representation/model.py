@@ -24,7 +24,7 @@ class FusionModel(nn.Module):
     ----------
     samples : sequence of torch.Tensor
         One example per modality (no batch axis), e.g. ``[x[0] for x in inputs]``; it fixes the encoders'
-        input shapes.
+        input shapes. 2-D samples of different heights and one width are refused: they look like batches.
     num_classes : int
     fusion : str
         A name from :data:`mmcourse.representation.FUSIONS`.
@@ -58,8 +58,26 @@ class FusionModel(nn.Module):
             raise ValueError(f"FusionModel: encoder must be 'auto' or 'mlp', got {encoder!r}")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"FusionModel: num_classes must be an integer ≥ 2, got {num_classes!r}")
+        if isinstance(samples, Tensor) or not isinstance(samples, (list, tuple)):
+            raise TypeError(f"FusionModel: samples must be a sequence of tensors, one example per modality (e.g. "
+                            f"[x[0] for x in inputs]), got {type(samples).__name__}")
         if len(samples) < 2:
             raise ValueError(f"FusionModel: expected at least 2 modalities, got {len(samples)}")
+        for m, s in enumerate(samples):
+            if not isinstance(s, Tensor):
+                raise TypeError(f"FusionModel: samples[{m}] must be a torch.Tensor (one example of modality {m}), "
+                                f"got {type(s).__name__}")
+            if s.numel() == 0:
+                raise ValueError(f"FusionModel: samples[{m}] is empty (shape {tuple(s.shape)}); expected one example")
+        shapes = [tuple(s.shape) for s in samples]
+        if all(len(shape) == 2 for shape in shapes) and len({shape[1] for shape in shapes}) == 1 \
+                and len({shape[0] for shape in shapes}) > 1:
+            # Batches of vectors passed by mistake (the whole x instead of x[0]) would silently become CNN encoders
+            # for "images" of different heights. Two genuine 2-D examples of one width and different heights are
+            # refused too: no dataset of the book has them (its images and spectrograms differ in width).
+            raise ValueError(f"FusionModel: samples must hold one example per modality without the batch axis, e.g. "
+                             f"[x[0] for x in inputs]; got shapes {' and '.join(map(str, shapes))}, which look like "
+                             f"batches of different sizes of {shapes[0][1]} features each")
         if FUSIONS[fusion].uses_rank:
             fusion_kwargs["rank"] = rank
         self.fusion_name = fusion
@@ -80,6 +98,8 @@ class FusionModel(nn.Module):
         if len(xs) != len(self.encoders):
             raise ValueError(f"FusionModel: expected {len(self.encoders)} modalities, got {len(xs)}")
         for m, (x, shape) in enumerate(zip(xs, self.sample_shapes), start=1):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"FusionModel: modality {m} must be a torch.Tensor, got {type(x).__name__}")
             if tuple(x.shape[1:]) != shape:
                 raise ValueError(f"FusionModel: modality {m} must have shape (batch, {', '.join(map(str, shape))}),"
                                  f" got {tuple(x.shape)}")

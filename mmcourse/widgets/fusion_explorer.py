@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from mmcourse.data import as_tensors, load_dataset
 from mmcourse.representation import FUSIONS, FusionModel, parameter_count
 from mmcourse.training import History, fit, predict
-from mmcourse.utils import get_device, set_seed
+from mmcourse.utils import check_positive, get_device, set_seed
 from mmcourse.viz import COLORS, is_static_build
 
 __all__ = ["FusionExplorer", "Run", "EXPLORER_DATASETS"]
@@ -82,6 +82,15 @@ class FusionExplorer:
     def __init__(self, datasets: Sequence[str] = EXPLORER_DATASETS, fusions: Sequence[str] = tuple(FUSIONS), *,
                  width: int = 16, rank: int = 4, epochs: int = 12, lr: float = 2e-2, batch_size: int = 256,
                  seed: int = 0, device: str | None = None):
+        check_positive("FusionExplorer", width=width, rank=rank, epochs=epochs, batch_size=batch_size)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+            raise ValueError(f"FusionExplorer: lr must be a finite number > 0, got {lr!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"FusionExplorer: seed must be a non-negative integer, got {seed!r}")
+        for name, names in (("datasets", datasets), ("fusions", fusions)):
+            if isinstance(names, str):
+                raise TypeError(f"FusionExplorer: {name} must be a sequence of names, got the string {names!r} "
+                                f"(write [{names!r}])")
         unknown = [f for f in fusions if f not in FUSIONS]
         if unknown or not fusions:
             raise ValueError(f"FusionExplorer: unknown fusions {unknown}; known fusions: {', '.join(FUSIONS)}")
@@ -100,6 +109,8 @@ class FusionExplorer:
               epochs: int | None = None, callback=None) -> Run:
         """Train one model and record the run (also appended to :attr:`runs`).
 
+        ``width``, ``rank`` and ``epochs`` are positive integers; ``None`` (the default) takes the explorer's own.
+
         ``callback(epoch, history)`` is called after every epoch (the live UI redraws its curves there).
         """
         if fusion not in FUSIONS:
@@ -107,9 +118,11 @@ class FusionExplorer:
         if dataset not in self._tensors:
             raise ValueError(f"FusionExplorer.train: dataset {dataset!r} is not loaded; loaded: "
                              f"{', '.join(self.datasets)}")
-        width = width or self.defaults["width"]
-        rank = rank or self.defaults["rank"]
-        epochs = epochs or self.defaults["epochs"]
+        # None means the explorer's default; 0 is refused like any other non-positive setting.
+        width = self.defaults["width"] if width is None else width
+        rank = self.defaults["rank"] if rank is None else rank
+        epochs = self.defaults["epochs"] if epochs is None else epochs
+        check_positive("FusionExplorer.train", width=width, rank=rank, epochs=epochs)
         tensors = self._tensors[dataset]
         (x_train, y_train), (x_test, y_test) = tensors["train"], tensors["test"]
         set_seed(self.seed)

@@ -67,7 +67,8 @@ def label_entropy(labels, num_classes: int | None = None) -> float:
 
     Parameters
     ----------
-    labels : (N,) integer labels (a tensor, an array or a list), e.g. a classifier's argmax on generated samples.
+    labels : (N,) non-negative integer labels (a tensor, an array or a list), e.g. a classifier's argmax on
+        generated samples. The same function as :func:`mmcourse.quantification.label_entropy`.
     num_classes : int, optional
         If given, labels must lie in ``0 .. num_classes - 1``.
 
@@ -82,14 +83,25 @@ def label_entropy(labels, num_classes: int | None = None) -> float:
     (2.0, 0.0)
     """
     where = "label_entropy"
-    y = torch.as_tensor(np.asarray(labels) if not isinstance(labels, Tensor) else labels)
-    if y.dim() != 1 or len(y) == 0 or y.is_floating_point() or y.dtype == torch.bool:
+    if not isinstance(labels, Tensor):
+        try:
+            array = np.asarray(labels)
+        except ValueError as exc:  # ragged nesting
+            raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got {labels!r}") from exc
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got dtype {array.dtype}")
+        labels = array
+    y = torch.as_tensor(labels)
+    if y.dim() != 1 or len(y) == 0 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got shape {tuple(y.shape)} "
                          f"of {y.dtype}")
+    if y.min() < 0:
+        raise ValueError(f"{where}: labels must be non-negative integers (class indices), got values from "
+                         f"{int(y.min())} to {int(y.max())}")
     if num_classes is not None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
             raise ValueError(f"{where}: num_classes must be a positive int, got {num_classes!r}")
-        if y.min() < 0 or y.max() >= num_classes:
+        if y.max() >= num_classes:
             raise ValueError(f"{where}: labels must lie in 0..{num_classes - 1}, got [{int(y.min())}, "
                              f"{int(y.max())}]")
     p = torch.unique(y, return_counts=True)[1].double() / len(y)

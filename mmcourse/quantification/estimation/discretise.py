@@ -52,6 +52,8 @@ class LabelAwareEncoders(nn.Module):
 
     def __init__(self, d1: int, d2: int, num_classes: int, width: int = 4, hidden: int = HIDDEN):
         super().__init__()
+        check_positive("LabelAwareEncoders", d1=d1, d2=d2, num_classes=num_classes, width=width, hidden=hidden)
+        self.dims = (int(d1), int(d2))
         self.encoders = nn.ModuleList(nn.Sequential(nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, width))
                                       for d in (d1, d2))
         self.unimodal = nn.ModuleList(nn.Linear(width, num_classes) for _ in range(2))
@@ -59,6 +61,17 @@ class LabelAwareEncoders(nn.Module):
 
     def encode(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
         """The features ``(h1, h2)``."""
+        for m, (x, d) in enumerate(zip((x1, x2), self.dims), start=1):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"LabelAwareEncoders: x{m} must be a torch.Tensor, got {type(x).__name__}")
+            if x.dim() != 2 or x.shape[1] != d or x.shape[0] == 0:
+                raise ValueError(f"LabelAwareEncoders: x{m} must have shape (batch, {d}) with batch >= 1, got "
+                                 f"{tuple(x.shape)}")
+            if x.is_floating_point() and not torch.isfinite(x).all():
+                raise ValueError(f"LabelAwareEncoders: x{m} contains NaN or infinite values")
+        if x1.shape[0] != x2.shape[0]:
+            raise ValueError(f"LabelAwareEncoders: mismatched batch sizes: x1 has {x1.shape[0]} rows, x2 has "
+                             f"{x2.shape[0]}")
         return self.encoders[0](x1), self.encoders[1](x2)
 
     def forward(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor, Tensor]:

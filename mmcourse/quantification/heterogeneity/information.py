@@ -20,12 +20,39 @@ __all__ = ["label_entropy", "information_lower_bound", "train_unimodal", "modali
 def label_entropy(labels, num_classes: int | None = None) -> float:
     r"""The entropy of the empirical label distribution in bits, :math:`H(Y) = -\sum_c p_c \log_2 p_c`.
 
+    ``labels`` is a non-empty vector of non-negative integers (a tensor, an array or a list), below
+    ``num_classes`` when that is given. The same function as :func:`mmcourse.generation.label_entropy`.
+
     Examples
     --------
     >>> label_entropy([0, 1, 0, 1]), label_entropy([2, 2, 2])
     (1.0, 0.0)
     """
-    y = as_numpy(labels, "labels", "label_entropy").astype(int).ravel()
+    where = "label_entropy"
+    if not isinstance(labels, Tensor):
+        try:
+            array = np.asarray(labels)
+        except ValueError as exc:  # ragged nesting
+            raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got {labels!r}") from exc
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got dtype {array.dtype}")
+        labels = array
+    y = as_numpy(labels, "labels", where)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got shape {y.shape}")
+    if (y != np.round(y)).any():
+        raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got non-integer values "
+                         f"such as {y[y != np.round(y)][0]}")
+    if y.min() < 0:
+        raise ValueError(f"{where}: labels must be non-negative integers (class indices), got values from "
+                         f"{int(y.min())} to {int(y.max())}")
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+            raise ValueError(f"{where}: num_classes must be a positive int, got {num_classes!r}")
+        if y.max() >= num_classes:
+            raise ValueError(f"{where}: labels must lie in 0..{num_classes - 1}, got [{int(y.min())}, "
+                             f"{int(y.max())}]")
+    y = y.astype(int)
     counts = np.bincount(y, minlength=num_classes or 0)
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log2(p)).sum()) + 0.0
@@ -68,6 +95,8 @@ def information_lower_bound(probabilities, labels) -> float:
     y = as_numpy(labels, "labels", where)
     if p.ndim != 2 or y.shape != (p.shape[0],):
         raise ValueError(f"{where}: probabilities must be (n, C) and labels (n,), got {p.shape} and {y.shape}")
+    if p.shape[0] == 0 or p.shape[1] == 0:
+        raise ValueError(f"{where}: probabilities must have at least one row and one class, got shape {p.shape}")
     if (p < 0).any() or not np.allclose(p.sum(1), 1, atol=1e-4):
         raise ValueError(f"{where}: each row of probabilities must be non-negative and sum to 1")
     if (y != np.round(y)).any() or y.min(initial=0) < 0 or y.max(initial=0) >= p.shape[1]:
@@ -98,6 +127,8 @@ def train_unimodal(train: Data, *, stem: int = 16, width: int = 16, hidden: Sequ
     [2, 2]
     """
     xs, y = _data(train, "train", "train_unimodal")
+    if len(y) == 0:
+        raise ValueError("train_unimodal: train has no rows; expected at least one labelled example")
     check_positive("train_unimodal", stem=stem, width=width, epochs=epochs,
               **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
     models = []
@@ -148,9 +179,16 @@ def modality_information(models: Sequence[nn.Module], val: Data, test: Data) -> 
     xt, yt = _data(test, "test", where, len(models))
     accuracy, bits = [], []
     yv, yt = yv.cpu(), yt.cpu()  # predict returns logits on the CPU
-    for model, x, x_test in zip(models, xv, xt):
-        temperature = _temperature(predict(model, [x]), yv)
-        logits = predict(model, [x_test])
+    for m, (model, x, x_test) in enumerate(zip(models, xv, xt)):
+        logits_val, logits = predict(model, [x]), predict(model, [x_test])
+        for name, out, labels in (("val", logits_val, yv), ("test", logits, yt)):
+            if len(labels) == 0:
+                raise ValueError(f"{where}: {name} has no rows; expected at least one labelled example")
+            if out.dim() != 2 or int(labels.min()) < 0 or int(labels.max()) >= out.shape[1]:
+                raise ValueError(f"{where}: the labels of {name} must be class indices in 0..{out.shape[-1] - 1} "
+                                 f"(models[{m}] returns {out.shape[-1]} classes), got values from "
+                                 f"{int(labels.min())} to {int(labels.max())}")
+        temperature = _temperature(logits_val, yv)
         accuracy.append((logits.argmax(1) == yt).float().mean().item())
         bits.append(information_lower_bound(torch.softmax(logits.double() / temperature, 1), yt))
     return {"accuracy": np.array(accuracy), "bits": np.array(bits), "entropy": label_entropy(yt)}

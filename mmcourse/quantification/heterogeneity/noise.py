@@ -5,13 +5,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from torch import nn
+from torch import Tensor, nn
 
 from mmcourse.quantification.heterogeneity._common import Data, _data
 from mmcourse.representation.robustness import (DEFAULT_LEVELS, NOISES, accuracy_missing, accuracy_under_noise,
                                                 relative_robustness)
+from mmcourse.training import predict
 
 __all__ = ["NoiseSensitivity", "noise_sensitivity", "modality_importance"]
+
+
+def _check_labels(model: nn.Module, xs: Sequence[Tensor], y: Tensor, where: str) -> None:
+    """The labels of ``test`` must be classes that ``model(*xs)`` can predict: indices in ``0..C-1``."""
+    if len(y) == 0:
+        raise ValueError(f"{where}: test has no rows; expected at least one labelled example")
+    logits = predict(model, list(xs))
+    if logits.dim() != 2:
+        raise ValueError(f"{where}: the model must return logits of shape (batch, classes), got "
+                         f"{tuple(logits.shape)}")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0 or hi >= logits.shape[1]:
+        raise ValueError(f"{where}: the labels of test must be class indices in 0..{logits.shape[1] - 1} (the model "
+                         f"returns {logits.shape[1]} classes), got values from {lo} to {hi}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,11 @@ def noise_sensitivity(models: nn.Module | Sequence[nn.Module], test: Data, *, ki
     grid = np.asarray(levels, dtype=float)
     if grid.ndim != 1 or grid.size < 2 or (np.diff(grid) <= 0).any() or grid.min() < 0 or grid.max() > 1:
         raise ValueError(f"{where}: levels must be at least 2 increasing numbers in [0, 1], got {list(levels)}")
+    for m, x in enumerate(xs):
+        if unimodal:
+            _check_labels(models[m], [x], y, where)
+    if not unimodal:
+        _check_labels(models, xs, y, where)
     curves = [accuracy_under_noise(models[m], ([x], y), 0, kind, grid.tolist(), seed=seed) if unimodal
               else accuracy_under_noise(models, (xs, y), m, kind, grid.tolist(), seed=seed)
               for m, (x, kind) in enumerate(zip(xs, kinds))]
@@ -107,5 +127,6 @@ def modality_importance(model: nn.Module, test: Data) -> np.ndarray:
     [0.5, 0.0]
     """
     xs, y = _data(test, "test", "modality_importance")
+    _check_labels(model, xs, y, "modality_importance")
     clean = accuracy_missing(model, (xs, y), [])
     return np.array([clean - accuracy_missing(model, (xs, y), m) for m in range(len(xs))])

@@ -55,6 +55,13 @@ class CellPerception(nn.Module):
         self.net = nn.Sequential(nn.Linear(CELL * CELL * 3, dim), nn.ReLU(), nn.Linear(dim, KINDS))
 
     def forward(self, image: Tensor) -> Tensor:
+        if not isinstance(image, Tensor):
+            raise TypeError(f"CellPerception: image must be a torch.Tensor, got {type(image).__name__}")
+        if image.dim() != 4 or tuple(image.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3) or image.shape[0] == 0:
+            raise ValueError(f"CellPerception: image must have shape (batch, {IMAGE_SIZE}, {IMAGE_SIZE}, 3) with "
+                             f"batch >= 1, got {tuple(image.shape)}")
+        if image.is_floating_point() and not torch.isfinite(image).all():
+            raise ValueError("CellPerception: image contains NaN or infinite values")
         return self.net(_tiles(image)).softmax(-1)
 
     def fit(self, image: Tensor, colour: Tensor, shape: Tensor, cell: Tensor, *, epochs: int = 3,
@@ -93,6 +100,11 @@ def _check_inputs(image, question, where: str) -> None:
                          f"{getattr(question, 'shape', type(question).__name__)}")
     if image.shape[0] != question.shape[0]:
         raise ValueError(f"{where}: mismatched batch sizes: {image.shape[0]} images, {question.shape[0]} questions")
+    if image.is_floating_point() and not torch.isfinite(image).all():
+        raise ValueError(f"{where}: image contains NaN or infinite values")
+    if question.numel() and (int(question.min()) < 0 or int(question.max()) >= len(QUESTION_VOCAB)):
+        raise ValueError(f"{where}: question must hold word ids in 0..{len(QUESTION_VOCAB) - 1}, got values from "
+                         f"{int(question.min())} to {int(question.max())}")
 
 
 class QuestionEncoder(nn.Module):
@@ -195,6 +207,8 @@ def answer_probabilities(model: nn.Module, image: Tensor, question: Tensor, batc
     >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(3)))
     (torch.Size([3, 4]), True)
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"answer_probabilities: model must be an nn.Module, got {type(model).__name__}")
     _check_inputs(image, question, "answer_probabilities")
     check_positive("answer_probabilities", batch_size=batch_size)
     device = next(model.parameters()).device

@@ -24,6 +24,8 @@ program exactly. Book section: Part 4.1 (hierarchical structure).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -41,10 +43,48 @@ DIGITS = [ANSWERS.index(str(k)) for k in range(10)]
 MASKED = -1e4  # the logit of an answer a module cannot give (a count is never "red")
 
 
-def _check_map(where: str, name: str, a: Tensor) -> None:
-    if not isinstance(a, Tensor) or a.dim() != 2 or a.shape[1] != CELLS:
+def _check_tensor(where: str, name: str, a) -> None:
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{where}: {name} must be a torch.Tensor, got {type(a).__name__}")
+    if a.is_floating_point() and not torch.isfinite(a).all():
+        raise ValueError(f"{where}: {name} contains NaN or infinite values")
+
+
+def _check_map(where: str, name: str, a: Tensor, batch: int | None = None) -> None:
+    _check_tensor(where, name, a)
+    if a.dim() != 2 or a.shape[1] != CELLS or a.shape[0] == 0:
         raise ValueError(f"{where}: {name} must be a tensor of attention maps (batch, {CELLS}), got "
-                         f"{getattr(a, 'shape', type(a).__name__)}")
+                         f"{tuple(a.shape)}")
+    if batch is not None and a.shape[0] != batch:
+        raise ValueError(f"{where}: mismatched batch sizes: {name} has {a.shape[0]} rows, expected {batch}")
+
+
+def _check_cells(where: str, name: str, h: Tensor, dim: int) -> None:
+    _check_tensor(where, name, h)
+    if h.dim() != 3 or h.shape[1] != CELLS or h.shape[2] != dim or h.shape[0] == 0:
+        raise ValueError(f"{where}: {name} must be cell features (batch, {CELLS}, {dim}), got {tuple(h.shape)}")
+
+
+def _check_ids(where: str, name: str, ids: Tensor, n: int, batch: int) -> None:
+    if not isinstance(ids, Tensor):
+        raise TypeError(f"{where}: {name} must be a torch.Tensor of integer ids, got {type(ids).__name__}")
+    if ids.dim() != 1 or ids.is_floating_point() or ids.dtype == torch.bool:
+        raise ValueError(f"{where}: {name} must be a 1-D tensor of integer ids, got dtype {ids.dtype} and shape "
+                         f"{tuple(ids.shape)}")
+    if ids.shape[0] != batch:
+        raise ValueError(f"{where}: mismatched batch sizes: {name} has {ids.shape[0]} entries, expected {batch}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= n):
+        raise ValueError(f"{where}: {name} must hold ids in 0..{n - 1}, got values from {int(ids.min())} to "
+                         f"{int(ids.max())}")
+
+
+def _check_number(where: str, name: str, value) -> None:
+    if isinstance(value, Tensor):
+        _check_tensor(where, name, value)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{where}: {name} must be a number or a tensor, got {type(value).__name__}")
+    elif not math.isfinite(value):
+        raise ValueError(f"{where}: {name} must be finite, got {value}")
 
 
 def and_module(a: Tensor, b: Tensor) -> Tensor:
@@ -55,6 +95,8 @@ def and_module(a: Tensor, b: Tensor) -> Tensor:
     >>> and_module(torch.tensor([1., 1., 0.]), torch.tensor([1., 0., 0.]))
     tensor([1., 0., 0.])
     """
+    _check_tensor("and_module", "a", a)
+    _check_tensor("and_module", "b", b)
     if a.shape != b.shape:
         raise ValueError(f"and_module: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     return a * b
@@ -69,6 +111,8 @@ def or_module(a: Tensor, b: Tensor) -> Tensor:
     >>> or_module(torch.tensor([1., 1., 0.]), torch.tensor([1., 0., 0.]))
     tensor([1., 1., 0.])
     """
+    _check_tensor("or_module", "a", a)
+    _check_tensor("or_module", "b", b)
     if a.shape != b.shape:
         raise ValueError(f"or_module: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     return a + b - a * b
@@ -83,8 +127,10 @@ def not_module(a: Tensor, objects: Tensor | None = None) -> Tensor:
     >>> not_module(torch.tensor([[1., 0., 0.] * 3]), torch.tensor([[1., 1., 0.] * 3]))
     tensor([[0., 1., 0., 0., 1., 0., 0., 1., 0.]])
     """
+    _check_tensor("not_module", "a", a)
     if objects is None:
         return 1 - a
+    _check_tensor("not_module", "objects", objects)
     if objects.shape != a.shape:
         raise ValueError(f"not_module: objects must have the shape of a, {tuple(a.shape)}, got {tuple(objects.shape)}")
     return objects * (1 - a)
@@ -107,6 +153,7 @@ def count_module(a: Tensor, width: Tensor | float = 0.25) -> tuple[Tensor, Tenso
     (3.0, '3')
     """
     _check_map("count_module", "a", a)
+    _check_number("count_module", "width", width)
     s = a.sum(1)
     digits = torch.arange(10, dtype=a.dtype, device=a.device)
     logits = a.new_full((a.shape[0], len(ANSWERS)), MASKED)
@@ -123,6 +170,7 @@ def exists_module(a: Tensor, sharpness: Tensor | float = 8.0) -> Tensor:
     tensor([True])
     """
     _check_map("exists_module", "a", a)
+    _check_number("exists_module", "sharpness", sharpness)
     return torch.sigmoid(sharpness * (a.sum(1) - 0.5))
 
 
@@ -171,6 +219,7 @@ class CellEncoder(nn.Module):
         if not isinstance(images, Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (size, size, 3):
             raise ValueError(f"CellEncoder: images must have shape (batch, {size}, {size}, 3), got "
                              f"{getattr(images, 'shape', type(images).__name__)}")
+        _check_tensor("CellEncoder", "images", images)
         b = images.shape[0]
         # (b, rows, 10, cols, 10, 3) → (b, 9 cells row-major, 100 pixels, 3)
         cells = images.reshape(b, GRID, CELL_SIZE, GRID, CELL_SIZE, 3).permute(0, 1, 3, 2, 4, 5)
@@ -206,6 +255,8 @@ class Find(nn.Module):
         self.register_buffer("masks", torch.stack(masks).float())
 
     def forward(self, h: Tensor, argument: Tensor) -> Tensor:
+        _check_cells("Find", "h", h, self.embed.embedding_dim)
+        _check_ids("Find", "argument", argument, len(FIND_ARGUMENTS), h.shape[0])
         e = self.embed(argument) * self.masks[argument]  # (batch, dim)
         return torch.sigmoid(torch.einsum("bcd,bd->bc", h, e) + self.bias(argument))
 
@@ -228,6 +279,9 @@ class Relate(nn.Module):
         self.logits = nn.Parameter(torch.zeros(len(RELATIONS), CELLS, CELLS))
 
     def forward(self, a: Tensor, relation: Tensor, objects: Tensor) -> Tensor:
+        _check_map("Relate", "a", a)
+        _check_ids("Relate", "relation", relation, len(RELATIONS), a.shape[0])
+        _check_map("Relate", "objects", objects, a.shape[0])
         R = torch.sigmoid(self.logits)[relation]  # (batch, 9 targets j, 9 anchors i)
         return objects * (1 - torch.prod(1 - R * a[:, None, :], dim=2))
 
@@ -250,6 +304,8 @@ class Query(nn.Module):
     def forward(self, h: Tensor, a: Tensor, key: str) -> Tensor:
         if key not in self.heads:
             raise ValueError(f"Query: key must be 'colour' or 'shape', got {key!r}")
+        _check_cells("Query", "h", h, self.heads["colour"].in_features)
+        _check_map("Query", "a", a, h.shape[0])
         v = torch.einsum("bc,bcd->bd", a, h) / (a.sum(1, keepdim=True) + 1e-6)
         words = COLOURS if key == "colour" else SHAPES
         logits = v.new_full((a.shape[0], len(ANSWERS)), MASKED)

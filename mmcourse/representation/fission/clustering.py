@@ -8,6 +8,8 @@ multimodal model on them. :func:`cluster_purity` grades a clustering against lab
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -21,6 +23,8 @@ def _labels(name: str, values) -> np.ndarray:
     values = np.asarray(values)
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"cluster_purity: {name} must be a non-empty 1-D array of labels, got shape {values.shape}")
+    if values.dtype.kind in "fc" and not np.isfinite(values).all():
+        raise ValueError(f"cluster_purity: {name} contains NaN or infinite values")
     return values
 
 
@@ -111,6 +115,9 @@ def soft_assignment(z, centroids, alpha: float = 1.0):
     where = "soft_assignment"
     z, numpy_z = _as_tensor(where, "z", z)
     centroids, numpy_c = _as_tensor(where, "centroids", centroids)
+    for name, x in (("z", z), ("centroids", centroids)):
+        if x.shape[0] == 0:
+            raise ValueError(f"{where}: {name} must have at least one row, got shape {tuple(x.shape)}")
     if z.shape[1] != centroids.shape[1]:
         raise ValueError(f"{where}: z has {z.shape[1]} features per row but centroids have {centroids.shape[1]}; "
                          f"they must match")
@@ -142,6 +149,7 @@ def target_distribution(q):
     Returns
     -------
     torch.Tensor or numpy.ndarray, shape (n, k)
+        An empty cluster (a column of zeros, :math:`f_j = 0`) gets a target of 0, with a warning.
 
     Examples
     --------
@@ -150,9 +158,21 @@ def target_distribution(q):
     array([[0.375, 0.625],
            [0.844, 0.156]])
     """
-    q, was_numpy = _as_tensor("target_distribution", "q", q)
+    where = "target_distribution"
+    q, was_numpy = _as_tensor(where, "q", q)
+    if q.shape[0] == 0 or q.shape[1] == 0:
+        raise ValueError(f"{where}: q must have at least one row and one cluster, got shape {tuple(q.shape)}")
     if (q < 0).any() or not torch.allclose(q.sum(dim=1), torch.ones_like(q[:, 0]), atol=1e-4):
-        raise ValueError("target_distribution: q must hold soft assignments, non-negative with rows summing to 1")
-    weight = q.pow(2) / q.sum(dim=0)
+        raise ValueError(f"{where}: q must hold soft assignments, non-negative with rows summing to 1")
+    frequency = q.sum(dim=0)
+    empty = frequency == 0
+    if empty.any():
+        # An empty cluster (f_j = 0, so q_ij = 0 for every i) would give 0/0. Its target is the limit, 0.
+        warnings.warn(f"{where}: cluster{'s' if empty.sum() > 1 else ''} "
+                      f"{', '.join(map(str, torch.nonzero(empty).flatten().tolist()))} of q "
+                      f"{'are' if empty.sum() > 1 else 'is'} empty (no point assigned, f_j = 0); "
+                      f"its target is set to 0", UserWarning, stacklevel=2)
+        frequency = torch.where(empty, torch.ones_like(frequency), frequency)
+    weight = q.pow(2) / frequency
     p = weight / weight.sum(dim=1, keepdim=True)
     return p.numpy() if was_numpy else p

@@ -283,11 +283,32 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, pe
     >>> linear_probe(x, y, x, y, per_class=2)
     1.0
     """
-    xtr, ytr, xte, yte = (np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a)
-                          for a in (train_features, train_labels, test_features, test_labels))
-    if xtr.ndim != 2 or xte.ndim != 2 or len(xtr) != len(ytr) or len(xte) != len(yte) or xtr.shape[1] != xte.shape[1]:
-        raise ValueError(f"linear_probe: expected features (n, d) with n labels, got train {xtr.shape} with "
-                         f"{len(ytr)} labels and test {xte.shape} with {len(yte)} labels")
+    where = "linear_probe"
+    arrays = {}
+    for name, a in (("train_features", train_features), ("train_labels", train_labels),
+                    ("test_features", test_features), ("test_labels", test_labels)):
+        if isinstance(a, Tensor):
+            a = a.detach().cpu()
+        try:
+            array = np.asarray(a)
+        except (ValueError, TypeError) as exc:  # ragged nesting and the like
+            raise ValueError(f"{where}: {name} must be a numeric array, got {type(a).__name__}") from exc
+        if name.endswith("features") and array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: {name} must be a numeric array, got dtype {array.dtype}")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"{where}: {name} contains NaN or infinite values")
+        arrays[name] = array
+    xtr, ytr, xte, yte = arrays.values()
+    if xtr.ndim != 2 or xte.ndim != 2 or ytr.ndim != 1 or yte.ndim != 1 or len(xtr) != len(ytr) \
+            or len(xte) != len(yte) or xtr.shape[1] != xte.shape[1]:
+        raise ValueError(f"{where}: expected features (n, d) with n labels, got train {xtr.shape} with "
+                         f"labels {ytr.shape} and test {xte.shape} with labels {yte.shape}")
+    for name, x in (("train_features", xtr), ("test_features", xte)):
+        if x.shape[0] == 0 or x.shape[1] == 0:
+            raise ValueError(f"{where}: {name} has no rows or no columns, got shape {x.shape}")
+    if len(np.unique(ytr)) < 2:
+        raise ValueError(f"{where}: train_labels hold a single class ({np.unique(ytr).tolist()}); a probe needs at "
+                         f"least two")
     if per_class is not None:
         classes, counts = np.unique(ytr, return_counts=True)
         if isinstance(per_class, bool) or not isinstance(per_class, int) or not 1 <= per_class <= counts.min():

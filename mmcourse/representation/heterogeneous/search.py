@@ -66,6 +66,11 @@ class ComposedFusionModel(nn.Module):
         super().__init__()
         if not isinstance(candidate, Candidate):
             raise TypeError(f"ComposedFusionModel: candidate must be a Candidate, got {type(candidate).__name__}")
+        for m, sample in enumerate(samples):
+            if not isinstance(sample, Tensor):
+                raise TypeError(f"ComposedFusionModel: samples[{m}] must be a torch.Tensor (one example), got "
+                                f"{type(sample).__name__}")
+        check_positive("ComposedFusionModel", num_classes=num_classes, width=width, rank=rank)
         if len(candidate.layers) != len(samples):
             raise ValueError(f"ComposedFusionModel: candidate.layers must give one layer per modality "
                              f"({len(samples)}), got {candidate.layers}")
@@ -84,6 +89,7 @@ class ComposedFusionModel(nn.Module):
                 size = width
             self.encoders.append(nn.Sequential(*blocks))
             dims.append(size)
+        self.sample_shapes = [tuple(sample.shape) for sample in samples]
         kwargs = {"rank": rank} if FUSIONS[candidate.fusion].uses_rank else {}
         self.fusion = make_fusion(candidate.fusion, dims, width, **kwargs)
         self.head = nn.Linear(width, num_classes)
@@ -91,6 +97,12 @@ class ComposedFusionModel(nn.Module):
     def forward(self, *xs: Tensor) -> Tensor:
         if len(xs) != len(self.encoders):
             raise ValueError(f"ComposedFusionModel: expected {len(self.encoders)} modalities, got {len(xs)}")
+        for m, (x, shape) in enumerate(zip(xs, self.sample_shapes)):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"ComposedFusionModel: modality {m} must be a torch.Tensor, got {type(x).__name__}")
+            if tuple(x.shape[1:]) != shape or x.shape[0] != xs[0].shape[0]:
+                raise ValueError(f"ComposedFusionModel: modality {m} must have shape (batch, "
+                                 f"{', '.join(map(str, shape))}) with the batch of modality 0, got {tuple(x.shape)}")
         return self.head(self.fusion(*(enc(x) for enc, x in zip(self.encoders, xs))))
 
 

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from mmcourse.encoders import MLPEncoder, UnimodalClassifier
 from mmcourse.representation.fusion import FUSIONS, make_fusion
 from mmcourse.training import fit
-from mmcourse.utils import set_seed
+from mmcourse.utils import check_positive, set_seed
 
 __all__ = ["transfer_heterogeneity", "group_modalities", "GroupedEncoderModel"]
 
@@ -168,6 +168,11 @@ class GroupedEncoderModel(nn.Module):
     def __init__(self, samples: Sequence[Tensor], num_classes: int, groups: Sequence[Sequence[int]], *,
                  width: int = 8, hidden: Sequence[int] = (32,), fusion: str = "additive"):
         super().__init__()
+        for m, sample in enumerate(samples):
+            if not isinstance(sample, Tensor):
+                raise TypeError(f"GroupedEncoderModel: samples[{m}] must be a torch.Tensor (one example), got "
+                                f"{type(sample).__name__}")
+        check_positive("GroupedEncoderModel", num_classes=num_classes, width=width)
         m_count = len(samples)
         members = sorted(int(m) for g in groups for m in g)
         if m_count < 2 or members != list(range(m_count)) or any(len(g) == 0 for g in groups):

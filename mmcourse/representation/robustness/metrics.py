@@ -141,6 +141,37 @@ def _accuracy(model: nn.Module, inputs: list[Tensor], labels: Tensor) -> float:
     return (predict(model, inputs, device=device).argmax(1) == labels.cpu()).float().mean().item()
 
 
+def _check_data(where: str, model, data) -> tuple[list[Tensor], Tensor]:
+    """``model`` a module and ``data`` an ``(inputs, labels)`` pair of same-sized, finite tensors."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{where}: model must be an nn.Module, got {type(model).__name__}")
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise TypeError(f"{where}: data must be a pair (inputs, labels), got {type(data).__name__}")
+    inputs, labels = data
+    if not isinstance(inputs, (tuple, list)) or not inputs:
+        raise TypeError(f"{where}: data[0] must be a non-empty list with one tensor per modality, got "
+                        f"{type(inputs).__name__}")
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"{where}: the labels data[1] must be a torch.Tensor, got {type(labels).__name__}")
+    if labels.dim() != 1 or labels.is_floating_point() or labels.shape[0] == 0:
+        raise ValueError(f"{where}: the labels data[1] must be a non-empty 1-D tensor of class indices, got dtype "
+                         f"{labels.dtype} and shape {tuple(labels.shape)}")
+    for m, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{where}: modality {m} of data[0] must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() < 1 or x.shape[0] != labels.shape[0]:
+            raise ValueError(f"{where}: mismatched batch sizes: modality {m} of data[0] has shape "
+                             f"{tuple(x.shape)}, the labels have {labels.shape[0]} rows")
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError(f"{where}: modality {m} of data[0] contains NaN or infinite values")
+    return list(inputs), labels
+
+
+def _check_seed(where: str, seed) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{where}: seed must be a non-negative integer, got {seed!r}")
+
+
 def _check_modality(modality: int, count: int, where: str) -> None:
     if isinstance(modality, bool) or not isinstance(modality, int) or not 0 <= modality < count:
         raise ValueError(f"{where}: modality must be an index in 0..{count - 1} (0-based), got {modality!r}")
@@ -178,7 +209,8 @@ def accuracy_under_noise(model: nn.Module, data: tuple[Sequence[Tensor], Tensor]
     >>> accuracy_under_noise(Sum(), ([x, x], x.argmax(1)), 0, "dropout", [0.0, 1.0])  # x2 alone still suffices
     array([1., 1.])
     """
-    inputs, labels = list(data[0]), data[1]
+    inputs, labels = _check_data("accuracy_under_noise", model, data)
+    _check_seed("accuracy_under_noise", seed)
     _check_modality(modality, len(inputs), "accuracy_under_noise")
     if kind not in NOISES:
         raise ValueError(f"accuracy_under_noise: unknown noise kind {kind!r}; known kinds: {', '.join(NOISES)}")
@@ -202,7 +234,7 @@ def accuracy_missing(model: nn.Module, data: tuple[Sequence[Tensor], Tensor], mi
     >>> accuracy_missing(First(), ([x1, x1], torch.tensor([0, 1])), missing=1)
     1.0
     """
-    inputs, labels = list(data[0]), data[1]
+    inputs, labels = _check_data("accuracy_missing", model, data)
     missing = [missing] if isinstance(missing, int) else list(missing)
     for m in missing:
         _check_modality(m, len(inputs), "accuracy_missing")

@@ -17,6 +17,8 @@ of task :math:`t`; ``shared=False`` gives every task its own projections and tru
 """
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -94,6 +96,22 @@ class MultitaskModel(nn.Module):
         modalities = self.tasks[task]
         if len(xs) != len(modalities):
             raise ValueError(f"MultitaskModel: task {task!r} reads {list(modalities)}, got {len(xs)} input(s)")
+        batch = None
+        for m, x in zip(modalities, xs):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"MultitaskModel: input {m!r} of task {task!r} must be a torch.Tensor, got "
+                                f"{type(x).__name__}")
+            if x.dim() < 2 or math.prod(x.shape[1:]) != self.in_dims[m]:
+                raise ValueError(f"MultitaskModel: input {m!r} of task {task!r} must have shape (batch, ...) with "
+                                 f"{self.in_dims[m]} features per row, got {tuple(x.shape)}")
+            if batch is not None and x.shape[0] != batch:
+                raise ValueError(f"MultitaskModel: mismatched batch sizes in task {task!r}: {batch} rows in the "
+                                 f"first input, {x.shape[0]} in {m!r}")
+            batch = x.shape[0]
+            if x.shape[0] == 0:
+                raise ValueError(f"MultitaskModel: input {m!r} of task {task!r} has zero rows")
+            if x.is_floating_point() and not torch.isfinite(x).all():
+                raise ValueError(f"MultitaskModel: input {m!r} of task {task!r} contains NaN or infinite values")
         trunk = self.trunk["shared" if self.shared else task]
         hs = [trunk(self.project[m if self.shared else f"{task}/{m}"](x.flatten(1))) for m, x in zip(modalities, xs)]
         return torch.stack(hs).mean(0)
@@ -101,6 +119,30 @@ class MultitaskModel(nn.Module):
     def forward(self, task: str, *xs: Tensor) -> Tensor:
         features = self.features(task, *xs)  # validates the task and its inputs first
         return self.heads[task](features)
+
+
+def _check_labels(where: str, model: MultitaskModel, task: str, xs, y) -> None:
+    """``y`` must be integer class indices of ``task``, one per row of its inputs."""
+    if not isinstance(xs, (list, tuple)):
+        raise TypeError(f"{where}: the inputs of task {task!r} must be a list with one tensor per modality, got "
+                        f"{type(xs).__name__}")
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{where}: the labels of task {task!r} must be a torch.Tensor, got {type(y).__name__}")
+    k = model.heads[task].out_features
+    if y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
+        raise ValueError(f"{where}: the labels of task {task!r} must be a 1-D tensor of integers, got dtype "
+                         f"{y.dtype} and shape {tuple(y.shape)}")
+    rows = xs[0].shape[0] if xs and isinstance(xs[0], Tensor) and xs[0].dim() else None
+    if rows is not None and y.shape[0] != rows:
+        raise ValueError(f"{where}: task {task!r} has {rows} input rows but {y.shape[0]} labels")
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= k):
+        raise ValueError(f"{where}: the labels of task {task!r} must lie in 0..{k - 1}, got values from "
+                         f"{int(y.min())} to {int(y.max())}")
+
+
+def _check_model(where: str, model) -> None:
+    if not isinstance(model, MultitaskModel):
+        raise TypeError(f"{where}: model must be a MultitaskModel, got {type(model).__name__}")
 
 
 def multitask_loss(model: MultitaskModel, batches: Batches, weights: Mapping[str, float] | None = None) -> Tensor:
@@ -129,10 +171,16 @@ def multitask_loss(model: MultitaskModel, batches: Batches, weights: Mapping[str
     >>> bool(torch.isclose(total, only_t))
     True
     """
+    _check_model("multitask_loss", model)
     weights = dict(weights or {})
     unknown = [t for t in [*batches, *weights] if t not in model.tasks]
     if unknown:
         raise ValueError(f"multitask_loss: unknown task(s) {unknown}; the model has {list(model.tasks)}")
+    for t, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
+            raise ValueError(f"multitask_loss: weights[{t!r}] must be a finite number, got {w!r}")
+    for t, (xs, y) in batches.items():
+        _check_labels("multitask_loss", model, t, xs, y)
     return sum(weights.get(t, 1.0) * F.cross_entropy(model(t, *xs), y) for t, (xs, y) in batches.items())
 
 
@@ -192,5 +240,11 @@ def evaluate_tasks(model: MultitaskModel, data: Batches) -> dict[str, float]:
     >>> list(evaluate_tasks(model, {"t": ([torch.zeros(4, 3)], torch.zeros(4).long())}))
     ['t']
     """
+    _check_model("evaluate_tasks", model)
+    unknown = [t for t in data if t not in model.tasks]
+    if unknown:
+        raise ValueError(f"evaluate_tasks: unknown task(s) {unknown}; the model has {list(model.tasks)}")
+    for t, (xs, y) in data.items():
+        _check_labels("evaluate_tasks", model, t, xs, y)
     model.eval()
     return {t: float((model(t, *xs).argmax(1) == y).float().mean()) for t, (xs, y) in data.items()}

@@ -44,6 +44,25 @@ def scene_qa_tensors(data) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             data["answer"][:].long())
 
 
+def _check_tensor(where: str, name: str, x) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{where}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise ValueError(f"{where}: {name} contains NaN or infinite values")
+
+
+def _check_word_ids(where: str, name: str, ids, vocab_size: int, length: int | None = None) -> None:
+    """``ids`` a ``(batch, T)`` integer tensor of word ids in ``0..vocab_size - 1`` (``T = length`` if given)."""
+    if not isinstance(ids, Tensor):
+        raise TypeError(f"{where}: {name} must be a torch.Tensor of word ids, got {type(ids).__name__}")
+    if ids.dim() != 2 or ids.is_floating_point() or (length is not None and ids.shape[1] != length):
+        raise ValueError(f"{where}: {name} must be word ids (batch, {length if length is not None else 'T'}), got "
+                         f"{ids.dtype} {tuple(ids.shape)}")
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+        raise ValueError(f"{where}: {name} must hold word ids in 0..{vocab_size - 1}, got values from "
+                         f"{int(ids.min())} to {int(ids.max())}")
+
+
 def prefix_inputs(prefix: Tensor, words: Tensor, word_ids: Tensor) -> tuple[Tensor, Tensor]:
     r"""The context a reader sees: the prefix vectors, then the embedded words, and which positions to read.
 
@@ -69,6 +88,8 @@ def prefix_inputs(prefix: Tensor, words: Tensor, word_ids: Tensor) -> tuple[Tens
     >>> tuple(context.shape), keep.tolist()
     ((1, 5, 4), [[1.0, 1.0, 1.0, 1.0, 0.0]])
     """
+    for name, x in (("prefix", prefix), ("words", words), ("word_ids", word_ids)):
+        _check_tensor("prefix_inputs", name, x)
     if prefix.dim() != 3 or words.dim() != 3 or word_ids.dim() != 2:
         raise ValueError(f"prefix_inputs: expected prefix (batch, k, d), words (batch, T, d), word_ids (batch, T), "
                          f"got {tuple(prefix.shape)}, {tuple(words.shape)}, {tuple(word_ids.shape)}")
@@ -119,6 +140,7 @@ class CaptionReader(nn.Module):
         self.answer = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, n_answers))
 
     def _check_question(self, question: Tensor) -> None:
+        _check_word_ids("CaptionReader", "question", question, self.embed.num_embeddings, self.question_length)
         if question.dim() != 2 or question.shape[1] != self.question_length or question.is_floating_point():
             raise ValueError(f"CaptionReader: question must be word ids (batch, {self.question_length}), got "
                              f"{question.dtype} {tuple(question.shape)}")
@@ -140,6 +162,7 @@ class CaptionReader(nn.Module):
 
     def forward(self, question: Tensor, caption: Tensor) -> Tensor:
         """Answer logits from the question's and the caption's word ids (0 for padding)."""
+        _check_word_ids("CaptionReader", "caption", caption, self.embed.num_embeddings)
         if caption.dim() != 2 or caption.is_floating_point():
             raise ValueError(f"CaptionReader: caption must be word ids (batch, T), got {caption.dtype} "
                              f"{tuple(caption.shape)}")
@@ -180,7 +203,8 @@ class PrefixEncoder(nn.Module):
         self.net = nn.Sequential(nn.Linear(pooled, hidden), nn.ReLU(), nn.Linear(hidden, tokens_per_cell * dim))
 
     def forward(self, image: Tensor) -> Tensor:
-        if image.dim() != 4 or tuple(image.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3):
+        _check_tensor("PrefixEncoder", "image", image)
+        if image.dim() != 4 or tuple(image.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3) or image.shape[0] == 0:
             raise ValueError(f"PrefixEncoder: image must be (batch, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got "
                              f"{tuple(image.shape)}")
         n = image.shape[0]
@@ -227,6 +251,9 @@ class PrefixedReader(nn.Module):
 
     def forward(self, image: Tensor, question: Tensor, words: Tensor | None = None) -> Tensor:
         """Answer logits from the image, the question's word ids and optional text ``words`` after the prefix."""
+        self.reader._check_question(question)
+        if words is not None:
+            _check_word_ids("PrefixedReader", "words", words, self.reader.embed.num_embeddings)
         if self.encoder is None:
             prefix = self.reader.embed.weight.new_zeros(question.shape[0], self.k, self.reader.dim)
         else:

@@ -53,12 +53,12 @@ test: env
 	$(MAKE) book
 
 # Every chapter's student version, executed: no error, and every check says "not attempted" (doubles the time).
-test-# Every public name called with bad inputs (issue 15): run alone, it interrupts calls with a CPU-time signal.
+test-student: env
+	MMCOURSE_STUDENT_TESTS=1 $(PY) -m pytest -n $(JOBS) tests/test_student_versions.py
+
+# Every public name called with bad inputs (issue 15): run alone, it interrupts calls with a CPU-time signal.
 test-api: env
 	MMCOURSE_API_WALK=1 $(PY) -m pytest tests/test_public_api_errors.py
-
-student: env
-	MMCOURSE_STUDENT_TESTS=1 $(PY) -m pytest -n $(JOBS) tests/test_student_versions.py
 
 student: env
 	$(PY) -m mmcourse.book student chapters student

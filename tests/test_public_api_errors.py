@@ -1616,14 +1616,24 @@ def test_searched_and_grouped_models_check_their_sizes():
 
 
 if __name__ == "__main__":  # print the failures of today, in the format of KNOWN_GAPS
+    import argparse
     import collections
     import tempfile
 
+    parser = argparse.ArgumentParser(description="Print the public API walk's failures (all of them, known or not).")
+    parser.add_argument("--only", nargs="*", default=[], metavar="PREFIX",
+                        help="walk only the names that start with one of these (e.g. mmcourse.reasoning)")
+    parser.add_argument("--missing", action="store_true", help="list the names that have no valid call instead")
+    options = parser.parse_args()
     os.environ.setdefault("MMCOURSE_PROGRESS", "0")
     torch.set_num_threads(1)
     os.chdir(tempfile.mkdtemp())
+    chosen = [n for n in public_names() if not options.only or n.startswith(tuple(options.only))]
+    if options.missing:
+        print("\n".join(n for n in chosen if not valid_calls(n) and not _is_record(public_names()[n])))
+        sys.exit(0)
     gaps = collections.defaultdict(list)
-    for n in public_names():
+    for n in chosen:
         for c in valid_calls(n):
             for key, what in problems(c):
                 gaps[key[0]].append(f"{key[1]}: {key[2]}")

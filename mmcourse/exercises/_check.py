@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_int, check_number, check_tensor
+
 __all__ = ["CheckResult", "run_cases", "as_float64", "compare"]
 
 
@@ -32,7 +34,25 @@ def run_cases(exercise: str, solution: Callable, cases: int, make_case: Callable
 
     ``make_case(generator)`` returns ``(args, expected_context)``; the generator is seeded anew per check so that
     a failure is reproducible but the cases are not the ones printed in the book.
+
+    Examples
+    --------
+    >>> def make_case(g):
+    ...     x = torch.randn(3, generator=g, dtype=torch.float64)
+    ...     return (x,), 2 * x
+    >>> judge = lambda expected, output: compare(expected, output, atol=1e-12, rtol=0)
+    >>> run_cases("double", lambda x: 2 * x, 4, make_case, judge, "right on {cases} cases")
+    PASS double: right on 4 cases
+    >>> run_cases("double", lambda x: x + x.sum(), 4, make_case, judge, "right on {cases} cases").passed
+    False
     """
+    for name, value in (("exercise", exercise), ("success", success)):
+        if not isinstance(value, str):
+            raise TypeError(f"run_cases: {name} must be a string, got {type(value).__name__}")
+    check_int("run_cases", "cases", cases, low=1)
+    for name, value in (("make_case", make_case), ("judge", judge)):
+        if not callable(value):
+            raise TypeError(f"run_cases: {name} must be a function, got {type(value).__name__}")
     if solution is NotImplemented:
         return CheckResult(exercise, False, "not attempted yet (the solution is still NotImplemented)")
     if not callable(solution):
@@ -63,7 +83,15 @@ def _run(exercise, solution, cases, make_case, judge, success) -> CheckResult:
 
 
 def as_float64(output) -> Tensor | None:
-    """A reader's output as a float64 tensor (from a tensor, a NumPy array or a number), or None if it is none."""
+    """A reader's output as a float64 tensor (from a tensor, a NumPy array or a number), or None if it is none.
+
+    Examples
+    --------
+    >>> as_float64(np.array([1, 2]))
+    tensor([1., 2.], dtype=torch.float64)
+    >>> as_float64("abc") is None
+    True
+    """
     if isinstance(output, np.ndarray):
         output = torch.from_numpy(output)
     if isinstance(output, (int, float, np.floating)) and not isinstance(output, bool):
@@ -74,7 +102,19 @@ def as_float64(output) -> Tensor | None:
 def compare(expected: Tensor, output, wrong: Mapping[str, Tensor] | None = None, *, atol: float,
             rtol: float) -> str | None:
     """None if ``output`` matches ``expected`` (``torch.allclose`` with ``atol``, ``rtol``); else the hint of the
-    first typical mistake in ``wrong`` that it matches, or how far off it is."""
+    first typical mistake in ``wrong`` that it matches, or how far off it is.
+
+    Examples
+    --------
+    >>> expected = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    >>> compare(expected, [1.0, 2.0], atol=1e-9, rtol=0)
+    'return a torch.Tensor (or a NumPy array), got list'
+    >>> compare(expected, expected.flip(0), {"the order is reversed": expected.flip(0)}, atol=1e-9, rtol=0)
+    'the order is reversed'
+    """
+    check_tensor("compare", "expected", expected, kind="any", nonempty=False)
+    check_number("compare", "atol", atol, low=0)
+    check_number("compare", "rtol", rtol, low=0)
     got = as_float64(output)
     if got is None:
         return f"return a torch.Tensor (or a NumPy array), got {type(output).__name__}"

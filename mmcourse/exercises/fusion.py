@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_number
 from mmcourse.exercises._check import CheckResult, run_cases
 from mmcourse.representation.fusion import LowRankFusion, MIMatrixFusion, TensorFusion
 
@@ -121,11 +122,21 @@ def check_fusion_predictions(predictions: Mapping[str, bool], accuracy: Mapping[
 
     ``predictions`` maps fusion names to ``True``/``False``; ``accuracy`` maps the same names to the measured test
     accuracy (a column of :meth:`~mmcourse.widgets.FusionExplorer.accuracy_table`).
+
+    Examples
+    --------
+    >>> check_fusion_predictions({"late": False, "tensor": True}, {"late": 0.52, "tensor": 0.97})
+    PASS which fusions solve synergy: all 2 predictions agree with the measurements
     """
     exercise = "which fusions solve synergy"
+    if not hasattr(accuracy, "items"):
+        raise TypeError(f"check_fusion_predictions: accuracy must map fusion names to test accuracies (a dict or a "
+                        f"column of the accuracy table), got {type(accuracy).__name__}")
+    accuracy = {name: check_number("check_fusion_predictions", f"accuracy[{name!r}]", value, low=0, high=1)
+                for name, value in accuracy.items()}  # a dict or a pandas Series (a column of the accuracy table)
+    check_number("check_fusion_predictions", "threshold", threshold, low=0, high=1)
     if predictions is NotImplemented:   # the student version's stub
         return CheckResult(exercise, False, "not attempted yet (predictions is still NotImplemented)")
-    accuracy = dict(accuracy.items())  # a dict or a pandas Series (a column of the accuracy table)
     if not isinstance(predictions, Mapping) or not predictions:
         return CheckResult(exercise, False, "give a dict {fusion name: True or False}")
     unknown = sorted(set(predictions) - set(accuracy))

@@ -108,6 +108,8 @@ def check_same_rows(where: str, **tensors) -> int:
     """
     first = None
     for name, t in tensors.items():
+        if (isinstance(t, Tensor) and t.dim() == 0) or (isinstance(t, np.ndarray) and t.ndim == 0):
+            raise ValueError(f"{where}: {name} must have a batch axis (one row per example), got a scalar")
         rows = len(t)
         if first is None:
             first = (name, rows)

@@ -48,6 +48,8 @@ def test_check_same_rows():
     assert check_same_rows("f") == 0
     with pytest.raises(ValueError, match="f: mismatched batch sizes: a has 3 rows, b has 2"):
         check_same_rows("f", a=torch.zeros(3), b=torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="f: b must have a batch axis"):
+        check_same_rows("f", a=torch.zeros(3), b=torch.tensor(1.0))
 
 
 def test_check_int_and_number():

@@ -124,9 +124,12 @@ def _check_padding_idx(where: str, padding_idx, vocab_size: int) -> None:
         raise ValueError(f"{where}: padding_idx must lie in [0, {vocab_size}), got {padding_idx}")
 
 
-def _check_token_ids(where: str, tokens: Tensor, vocab_size: int, max_length: int | None = None) -> None:
+def _check_token_ids(where: str, tokens: Tensor, vocab_size: int, max_length: int | None = None, *,
+                     nonempty: bool = False) -> None:
     _check_input(where, tokens, "(batch, length) of integer token ids",
                  lambda t: t.dim() == 2 and not t.is_floating_point())
+    if nonempty and tokens.shape[0] == 0:
+        raise ValueError(f"{where}: tokens is empty (shape {tuple(tokens.shape)}); it needs at least one row")
     if tokens.numel() and (tokens.min() < 0 or tokens.max() >= vocab_size):
         raise ValueError(f"{where}: token ids must lie in [0, {vocab_size}), got "
                          f"[{int(tokens.min())}, {int(tokens.max())}]")
@@ -214,7 +217,7 @@ class TransformerTextEncoder(nn.Module):
         self.proj = nn.Sequential(nn.Linear(embed_dim, out_dim), nn.ReLU())
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_token_ids("TransformerTextEncoder", tokens, self.vocab_size, self.max_length)
+        _check_token_ids("TransformerTextEncoder", tokens, self.vocab_size, self.max_length, nonempty=True)
         words = tokens != self.padding_idx  # S, the positions that hold a word
         words[:, 0] |= ~words.any(1)  # an all-padding row attends to its first slot rather than to nothing (NaN)
         z = self.embed(tokens) + self.position[:tokens.shape[1]]
@@ -233,9 +236,16 @@ def make_encoder(sample: Tensor, out_dim: int) -> nn.Module:
     A vector ``(d,)`` gets an :class:`MLPEncoder`, a float matrix ``(H, W)`` (an image, or a spectrogram read as
     one) a :class:`CNNEncoder`, and a vector of integer token ids ``(L,)`` a :class:`BagOfWordsEncoder` sized by
     its largest id. Build a :class:`GRUEncoder` yourself where the order of frames matters.
+
+    Examples
+    --------
+    >>> [type(make_encoder(x, 8)).__name__ for x in (torch.zeros(12), torch.zeros(8, 8), torch.tensor([3, 1, 0]))]
+    ['MLPEncoder', 'CNNEncoder', 'BagOfWordsEncoder']
     """
     if not isinstance(sample, Tensor):
         raise TypeError(f"make_encoder: sample must be a torch.Tensor (one example), got {type(sample).__name__}")
+    _check_input("make_encoder", sample, "(d,), (H, W) or (L,)", lambda t: t.numel() > 0)
+    check_positive("make_encoder", out_dim=out_dim)
     if sample.dim() == 1 and sample.is_floating_point():
         return MLPEncoder(sample.shape[0], out_dim)
     if sample.dim() == 1:

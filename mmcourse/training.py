@@ -68,6 +68,13 @@ def _check_inputs(inputs, where: str, same_rows: bool = True) -> list[Tensor]:
     return inputs
 
 
+def _check_finite(inputs: list[Tensor], where: str) -> None:
+    """No NaN or infinity in any floating-point modality."""
+    for m, x in enumerate(inputs, start=1):
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError(f"{where}: inputs: modality {m} contains NaN or infinite values")
+
+
 def _check_data(data: Data, where: str, classes: bool = True) -> tuple[list[Tensor], Tensor]:
     """Check ``data = (inputs, labels)``; with ``classes``, the labels must be integer class indices (≥ 0)."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
@@ -83,9 +90,7 @@ def _check_data(data: Data, where: str, classes: bool = True) -> tuple[list[Tens
             raise ValueError(f"{where}: modality {m} has {x.shape[0]} rows but there are {labels.shape[0]} labels")
     if labels.shape[0] == 0:
         raise ValueError(f"{where}: labels is empty (0 rows); expected at least one example")
-    for m, x in enumerate(inputs, start=1):
-        if x.is_floating_point() and not torch.isfinite(x).all():
-            raise ValueError(f"{where}: inputs: modality {m} contains NaN or infinite values")
+    _check_finite(inputs, where)
     if classes:
         if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
             raise ValueError(f"{where}: labels must be an integer tensor of class indices (e.g. torch.long), got "
@@ -118,6 +123,7 @@ def predict(model: nn.Module, inputs: Sequence[Tensor], *, batch_size: int = 409
     """The model's logits on ``inputs`` (one tensor per modality), computed in batches, returned on the CPU."""
     _check_model(model, "predict")
     inputs = _check_inputs(inputs, "predict")
+    _check_finite(inputs, "predict")
     check_positive("predict", batch_size=batch_size)
     if device is not None:
         device = get_device(device)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import numpy as np
 import torch
@@ -75,13 +75,27 @@ def set_seed(seed: int) -> None:
 
 
 def set_progress(enabled: bool) -> None:
-    """Turn the package's ``tqdm`` progress bars on or off (also: environment variable ``MMCOURSE_PROGRESS=0``)."""
+    """Turn the package's ``tqdm`` progress bars on or off (also: environment variable ``MMCOURSE_PROGRESS=0``).
+
+    Examples
+    --------
+    >>> before = progress_enabled()
+    >>> set_progress(False); progress_enabled()
+    False
+    >>> set_progress(before)
+    """
     global _PROGRESS
     _PROGRESS = _as_flag(enabled, "enabled", "set_progress")
 
 
 def progress_enabled(progress: bool | None = None) -> bool:
-    """Resolve a function's ``progress`` argument: ``None`` means the package-wide setting."""
+    """Resolve a function's ``progress`` argument: ``None`` means the package-wide setting.
+
+    Examples
+    --------
+    >>> progress_enabled(False), progress_enabled(None) == progress_enabled()
+    (False, True)
+    """
     return _PROGRESS if progress is None else _as_flag(progress, "progress", "progress_enabled")
 
 
@@ -106,6 +120,14 @@ def check_modalities(hs: Sequence[torch.Tensor], dims: Sequence[int], where: str
         The expected ``d_m``.
     where : str
         The caller's name, used in the message.
+
+    Examples
+    --------
+    >>> check_modalities([torch.zeros(4, 2), torch.zeros(4, 5)], [2, 5], "MyFusion")
+    >>> check_modalities([torch.zeros(4, 2), torch.zeros(3, 5)], [2, 5], "MyFusion")
+    Traceback (most recent call last):
+    ...
+    ValueError: MyFusion: mismatched batch sizes: modality 1 has 4 rows, modality 2 has 3
     """
     if len(hs) != len(dims):
         raise ValueError(f"{where}: expected {len(dims)} modalities (feature sizes {list(dims)}), got {len(hs)}")
@@ -143,8 +165,7 @@ def check_positive(where: str, **values) -> None:
             raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
 
 
-@contextmanager
-def trained_on(module: torch.nn.Module, device: torch.device) -> Iterator[torch.nn.Module]:
+def trained_on(module: torch.nn.Module, device: torch.device) -> AbstractContextManager[torch.nn.Module]:
     """Move ``module`` to ``device`` for the block, and back to the device it came from afterwards.
 
     Every training loop of the package runs inside it, so that a model trained on a GPU comes back where the
@@ -160,6 +181,11 @@ def trained_on(module: torch.nn.Module, device: torch.device) -> Iterator[torch.
     """
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"trained_on: module must be a torch.nn.Module, got {type(module).__name__}")
+    return _trained_on(module, device)  # checked now, at the call, not later at ``with``
+
+
+@contextmanager
+def _trained_on(module: torch.nn.Module, device: torch.device) -> Iterator[torch.nn.Module]:
     home = next(iter(module.parameters()), torch.empty(0)).device
     module.to(device)
     try:
@@ -169,7 +195,19 @@ def trained_on(module: torch.nn.Module, device: torch.device) -> Iterator[torch.
 
 
 def as_numpy(value, name: str, where: str) -> np.ndarray:
-    """``value`` (array-like or tensor) as a float64 NumPy array; rejects non-numeric data, NaN and infinity."""
+    """``value`` (array-like or tensor) as a float64 NumPy array; rejects non-numeric data, NaN and infinity.
+
+    ``name`` (the argument) and ``where`` (the public function) go into the error message.
+
+    Examples
+    --------
+    >>> as_numpy(torch.tensor([1, 2]), "x", "f")
+    array([1., 2.])
+    >>> as_numpy([1.0, float("nan")], "x", "f")
+    Traceback (most recent call last):
+    ...
+    ValueError: f: x contains NaN or infinite values
+    """
     if isinstance(value, torch.Tensor):
         if value.is_complex():
             raise ValueError(f"{where}: {name} must be real, got a complex tensor")

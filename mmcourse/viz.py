@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
+
+from mmcourse._checks import check_number
+from mmcourse.utils import as_numpy
 
 __all__ = ["COLORS", "BOOK_RENDERER", "is_static_build", "use_book_renderer", "training_curves", "accuracy_bars",
            "latent_plane", "show_source"]
@@ -34,12 +38,26 @@ pio.renderers[BOOK_RENDERER] = _BookRenderer()
 
 
 def is_static_build() -> bool:
-    """True while the website is being built (``MMCOURSE_STATIC_BUILD=1``): no live widgets, static figures."""
+    """True while the website is being built (``MMCOURSE_STATIC_BUILD=1``): no live widgets, static figures.
+
+    Examples
+    --------
+    >>> isinstance(is_static_build(), bool)
+    True
+    """
     return os.environ.get("MMCOURSE_STATIC_BUILD", "0") not in ("0", "", "false", "False")
 
 
 def use_book_renderer() -> None:
-    """Make plotly render figures as offline HTML for the website (done on import during a book build)."""
+    """Make plotly render figures as offline HTML for the website (done on import during a book build).
+
+    Examples
+    --------
+    >>> before = pio.renderers.default
+    >>> use_book_renderer(); pio.renderers.default
+    'mmcourse_book'
+    >>> pio.renderers.default = before
+    """
     pio.renderers.default = BOOK_RENDERER
 
 
@@ -57,6 +75,13 @@ def training_curves(histories: Mapping[str, object], metric: str = "val_acc", ti
     """One line per run of ``metric`` (``train_loss``, ``train_acc``, ``val_loss``, ``val_acc``) against epochs.
 
     ``histories`` maps a run's name to a :class:`mmcourse.training.History` (or anything with that attribute).
+
+    Examples
+    --------
+    >>> from mmcourse.training import History
+    >>> fig = training_curves({"late": History(val_acc=[0.5, 0.75]), "early": History(val_acc=[0.6, 0.7])})
+    >>> len(fig.data), fig.data[0].name, list(fig.data[0].y)
+    (2, 'late', [0.5, 0.75])
     """
     if metric not in ("train_loss", "train_acc", "val_loss", "val_acc"):
         raise ValueError(f"training_curves: metric must be train_loss, train_acc, val_loss or val_acc, got {metric!r}")
@@ -72,7 +97,19 @@ def training_curves(histories: Mapping[str, object], metric: str = "val_acc", ti
 
 def accuracy_bars(table: Mapping[str, Mapping[str, float]], title: str | None = None,
                   chance: float | None = None) -> go.Figure:
-    """Grouped bars: ``table[group][bar] = accuracy`` (e.g. dataset → model → test accuracy)."""
+    """Grouped bars: ``table[group][bar] = accuracy`` (e.g. dataset → model → test accuracy).
+
+    Examples
+    --------
+    >>> fig = accuracy_bars({"digits": {"late": 0.9, "early": 0.8}, "scenes": {"late": 0.7}}, chance=0.1)
+    >>> [(bar.name, list(bar.y)) for bar in fig.data]
+    [('late', [0.9, 0.7]), ('early', [0.8, None])]
+    """
+    for group, row in table.items():
+        for bar, value in row.items():
+            check_number("accuracy_bars", f"table[{group!r}][{bar!r}]", value)
+    if chance is not None:
+        check_number("accuracy_bars", "chance", chance)
     fig = go.Figure()
     bars: list[str] = []
     for row in table.values():
@@ -88,7 +125,22 @@ def accuracy_bars(table: Mapping[str, Mapping[str, float]], title: str | None = 
 
 def latent_plane(xy: Sequence[Sequence[float]], labels: Sequence[int], predictions: Sequence[int] | None = None,
                  axis_titles: tuple[str, str] = ("s1", "s2"), title: str | None = None) -> go.Figure:
-    """Points in a 2-D plane coloured by label; with ``predictions``, wrong ones are drawn as crosses."""
+    """Points in a 2-D plane coloured by label; with ``predictions``, wrong ones are drawn as crosses.
+
+    Examples
+    --------
+    >>> fig = latent_plane([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1], predictions=[0, 1, 0])
+    >>> [(trace.name, list(trace.marker.symbol)) for trace in fig.data]
+    [('label 0', ['circle']), ('label 1', ['circle', 'x'])]
+    """
+    where = "latent_plane"
+    points = as_numpy(xy, "xy", where)
+    if points.ndim != 2 or points.shape[1] < 2:
+        raise ValueError(f"{where}: xy must be a list of points (x, y), shape (n, 2), got shape {points.shape}")
+    for name, ids in (("labels", labels), ("predictions", predictions)):
+        if ids is not None and (np.asarray(ids).dtype.kind not in "iu" or np.shape(ids) != (len(points),)):
+            raise ValueError(f"{where}: {name} must hold one integer per point ({len(points)}), got "
+                             f"{np.asarray(ids).dtype} of shape {np.shape(ids)}")
     fig = go.Figure()
     xs = [p[0] for p in xy]
     ys = [p[1] for p in xy]
@@ -106,10 +158,17 @@ def show_source(obj) -> "IPython.display.Code":
     """The source code of a package object, highlighted: how a chapter shows the code it explains.
 
     The text comes from the installed package itself, so the book and the code cannot drift apart.
+
+    Examples
+    --------
+    >>> show_source(is_static_build).data.splitlines()[0]
+    'def is_static_build() -> bool:'
     """
     import inspect
     import textwrap
 
     from IPython.display import Code
 
+    if not (inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)):
+        raise TypeError(f"show_source: obj must be a module, class, function or method, got {type(obj).__name__}")
     return Code(textwrap.dedent(inspect.getsource(obj)), language="python")  # methods lose the class's indent

@@ -26,6 +26,7 @@ from scipy.stats import ortho_group, special_ortho_group
 from torch import nn
 from torch.nn import functional as F
 
+from mmcourse._checks import check_tensor
 from mmcourse.alignment.orthogonal import _cloud, _same_dim, _weight, orthogonalize, procrustes_refinement
 
 __all__ = ["AdversarialMapping", "AdversarialResult", "fit_adversarial_mapping", "make_rotated_clouds"]
@@ -78,6 +79,7 @@ class AdversarialMapping(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The mapped points ``W x_i``, shape (n, d)."""
+        check_tensor("AdversarialMapping", "x", x, shape=(None, self.weight.shape[0]))
         return x @ self.weight.T
 
     def _logits(self, mapped: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -96,7 +96,13 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
 
 
 def clock_times(length: int, *, device: torch.device | str | None = None) -> Tensor:
-    """``t_i = i / (length − 1)``, each step's place on its own clock in [0, 1] (0 for a single step)."""
+    """``t_i = i / (length − 1)``, each step's place on its own clock in [0, 1] (0 for a single step).
+
+    Examples
+    --------
+    >>> clock_times(5).tolist(), clock_times(1).tolist()
+    ([0.0, 0.25, 0.5, 0.75, 1.0], [0.0])
+    """
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         raise ValueError(f"clock_times: length must be a positive integer, got {length!r}")
     return torch.linspace(0.0, 1.0, length, device=device) if length > 1 else torch.zeros(1, device=device)
@@ -161,6 +167,12 @@ class ContextualModel(nn.Module):
         Token width ``w``.
     positions : bool
         Add the clock encoding to the tokens, and the clock-gap bias to the attention scores.
+
+    Examples
+    --------
+    >>> model = ContextualModel((2, 3), width=8)
+    >>> model.embed(torch.randn(4, 5, 2), 0).shape, model.gap_bias(clock_times(2), clock_times(3)).shape
+    (torch.Size([4, 5, 8]), torch.Size([2, 3]))
     """
 
     uses_gap = True  # subclasses without attention set False

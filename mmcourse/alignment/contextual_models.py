@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from mmcourse.alignment.contextual_base import ContextualModel, clock_times, scaled_dot_product_attention
+from mmcourse.alignment.contextual_base import (ContextualModel, _check_tensor, clock_times,
+                                                scaled_dot_product_attention)
 
 __all__ = ["NoContext", "AttentionLayer", "JointSelfAttention", "CrossModalAttention"]
 
@@ -104,6 +105,9 @@ class AttentionLayer(nn.Module):
         if self.cross != (context is not None):
             raise ValueError(f"AttentionLayer: a {'cross' if self.cross else 'self'}-attention layer "
                              f"{'needs' if self.cross else 'takes no'} context")
+        _check_tensor(h, "h", "AttentionLayer", 3)
+        if self.cross:
+            _check_tensor(context, "context", "AttentionLayer", 3)
         q = self.norm1(h)
         c = self.norm_context(context) if self.cross else q
         attended, weights = scaled_dot_product_attention(self.query(q), self.key(c), self.value(c), mask, bias)

@@ -23,6 +23,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.alignment._checks import positive
 from mmcourse.alignment.matching import WordRegionModel, _fit_scene_batches
 
@@ -114,6 +115,7 @@ def _cosines(v: Tensor, w: Tensor, where: str) -> Tensor:
         if not isinstance(z, Tensor) or z.dim() != 3 or not z.is_floating_point():
             raise ValueError(f"{where}: {name} must be a float tensor of shape (scenes, slots, dim), got "
                              f"{tuple(getattr(z, 'shape', ())) or type(z).__name__}")
+        check_tensor(where, name, z)
     if v.shape[-1] != w.shape[-1]:
         raise ValueError(f"{where}: v and w must have the same dim, got {v.shape[-1]} and {w.shape[-1]}")
     return nn.functional.normalize(v, dim=-1), nn.functional.normalize(w, dim=-1)
@@ -194,6 +196,7 @@ def transport_matching_loss(v: Tensor, w: Tensor, mask: Tensor | None = None, *,
     """
     where = "transport_matching_loss"
     temperature = positive(temperature, "temperature", where)
+    v, w = check_tensor(where, "v", v, dim=3), check_tensor(where, "w", w, dim=3)
     if not isinstance(v, Tensor) or not isinstance(w, Tensor) or v.shape[:2] != w.shape[:2]:
         raise ValueError(f"{where}: v and w must be tensors of matching shape (B, K, d), got "
                          f"{tuple(getattr(v, 'shape', ()))} and {tuple(getattr(w, 'shape', ()))}")

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_tensor
 from mmcourse.alignment._checks import positive
 # The matchers live in a module of their own and are re-exported here, with the model that feeds them.
 from mmcourse.alignment.matching_assign import MATCHERS, evaluate_matching, match, matching_accuracy
@@ -105,7 +106,8 @@ class WordRegionModel(nn.Module):
 
     def embed_regions(self, regions: Tensor) -> Tensor:
         """Unit-length embeddings ``v`` of crops of shape ``(..., 10, 10, 3)``, shape ``(..., dim)``."""
-        if not isinstance(regions, Tensor) or regions.dim() < 3 or tuple(regions.shape[-3:]) != (CELL, CELL, 3):
+        check_tensor("WordRegionModel", "regions", regions, kind="any")
+        if regions.dim() < 3 or tuple(regions.shape[-3:]) != (CELL, CELL, 3):
             raise ValueError(f"WordRegionModel: regions must have shape (..., {CELL}, {CELL}, 3), got "
                              f"{tuple(getattr(regions, 'shape', ()))}")
         flat = regions.reshape(-1, self.region_size).float()
@@ -158,6 +160,7 @@ def scene_similarity(v: Tensor, w: Tensor, region_mask: Tensor | None = None,
         if not isinstance(z, Tensor) or z.dim() != 3 or not z.is_floating_point():
             raise ValueError(f"{where}: {name} must be a float tensor of shape (scenes, slots, dim), got "
                              f"{tuple(getattr(z, 'shape', ())) or type(z).__name__}")
+        check_tensor(where, name, z)
     if v.shape[-1] != w.shape[-1]:
         raise ValueError(f"{where}: v and w must have the same dim, got {v.shape[-1]} and {w.shape[-1]}")
     region_mask = _mask(region_mask, v.shape[:2], "region_mask", where).to(v.device)
@@ -213,6 +216,7 @@ def word_region_loss(v: Tensor, w: Tensor, mask: Tensor | None = None, temperatu
     """
     where = "word_region_loss"
     temperature = positive(temperature, "temperature", where)
+    v, w = check_tensor(where, "v", v, dim=3), check_tensor(where, "w", w, dim=3)
     if not isinstance(v, Tensor) or not isinstance(w, Tensor) or v.shape[:2] != w.shape[:2]:
         raise ValueError(f"{where}: v and w must be tensors of matching shape (B, K, d), got "
                          f"{tuple(getattr(v, 'shape', ()))} and {tuple(getattr(w, 'shape', ()))}")
@@ -251,6 +255,9 @@ def _fit_scene_batches(model: WordRegionModel, regions: Tensor, phrases: Tensor,
     caller in error messages. Not exported: the two trainers are the public entry points."""
     if not isinstance(model, WordRegionModel):
         raise TypeError(f"{where}: model must be a WordRegionModel, got {type(model).__name__}")
+    check_tensor(where, "regions", regions, dim=5, kind="any")
+    check_tensor(where, "phrases", phrases, dim=3, kind="int")
+    check_tensor(where, "mask", mask, dim=2, kind="any")
     if not (len(regions) == len(phrases) == len(mask)) or len(regions) < 2:
         raise ValueError(f"{where}: regions, phrases and mask must hold the same number (≥ 2) of scenes, got "
                          f"{len(regions)}, {len(phrases)} and {len(mask)}")

@@ -14,6 +14,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor, nn
 
+from mmcourse._checks import check_int, check_module, check_same_rows, check_tensor
 from mmcourse.alignment._checks import as_numpy, positive
 from mmcourse.alignment.transport import optimal_transport, sinkhorn
 
@@ -57,6 +58,7 @@ def match(similarity, method: str = "hungarian", *, reg: float = 0.05) -> np.nda
     where = "match"
     if method not in MATCHERS:
         raise ValueError(f"{where}: unknown method={method!r}; expected one of {list(MATCHERS)}")
+    reg = positive(reg, "reg", where)
     S = as_numpy(similarity, "similarity", where)
     if S.ndim != 2 or 0 in S.shape:
         raise ValueError(f"{where}: similarity must be a non-empty matrix (n, m), got shape {S.shape}")
@@ -73,7 +75,7 @@ def match(similarity, method: str = "hungarian", *, reg: float = 0.05) -> np.nda
         plan = optimal_transport(a, b, 1.0 - S)
     else:
         # Only the largest entry of each row is used, so a loose tolerance is enough (and much faster).
-        plan = sinkhorn(a, b, 1.0 - S, positive(reg, "reg", where), tol=1e-3)
+        plan = sinkhorn(a, b, 1.0 - S, reg, tol=1e-3)
     return plan.argmax(axis=1).astype(np.int64)
 
 
@@ -86,6 +88,9 @@ def matching_accuracy(assignment, truth) -> tuple[bool, float]:
     (False, 0.3333333333333333)
     """
     a, t = np.asarray(assignment), np.asarray(truth)
+    for name, array in (("assignment", a), ("truth", t)):
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"matching_accuracy: {name} must hold integer indices, got dtype {array.dtype}")
     if a.shape != t.shape or a.ndim != 1 or a.size == 0:
         raise ValueError(f"matching_accuracy: assignment and truth must be 1-D of the same non-zero length, got "
                          f"shapes {a.shape} and {t.shape}")
@@ -131,6 +136,12 @@ def evaluate_matching(model: nn.Module, regions: Tensor, phrases: Tensor, mask: 
     ['chance_element', 'chance_permutation', 'element', 'permutation']
     """
     where = "evaluate_matching"
+    check_module(where, "model", model)
+    check_tensor(where, "regions", regions, dim=5, kind="any")
+    check_tensor(where, "phrases", phrases, dim=3, kind="int")
+    check_tensor(where, "mask", mask, dim=2, kind="any")
+    check_same_rows(where, regions=regions, phrases=phrases, mask=mask)
+    seed = check_int(where, "seed", seed, low=0)
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     unknown = [mth for mth in methods if mth not in MATCHERS]
     if unknown:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_number, check_tensor
 from mmcourse.alignment.ctc import _LOG_ZERO, LOG_NORMALISATION_TOL, _check_target
 from mmcourse.utils import get_device, progress_enabled, trained_on
 
@@ -197,6 +198,7 @@ class CTCFrameModel(nn.Module):
         if not isinstance(x, Tensor) or x.dim() != 3 or x.shape[2] != self.features:
             raise ValueError(f"CTCFrameModel: expected frames of shape (batch, T, {self.features}), got "
                              f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+        check_tensor("CTCFrameModel", "x", x)
         h = torch.relu(self.conv(x.transpose(1, 2)))
         return self.out(h).transpose(1, 2).log_softmax(dim=-1)
 
@@ -209,6 +211,12 @@ def train_ctc(model: nn.Module, frames: Tensor, targets: Sequence, *, epochs: in
     same numbers, a compiled kernel). Shuffles with torch's global generator: seed it for the same result.
 
     Returns the mean training loss of every epoch.
+
+    Examples
+    --------
+    >>> frames, targets = torch.randn(4, 12, 3), [[1], [2, 1], [1, 2], [2]]
+    >>> len(train_ctc(CTCFrameModel(3, 3, hidden=4), frames, targets, epochs=2, progress=False))
+    2
     """
     if not isinstance(frames, Tensor) or frames.dim() != 3:
         raise ValueError(f"train_ctc: frames must be a tensor (B, T, F), got "
@@ -218,6 +226,7 @@ def train_ctc(model: nn.Module, frames: Tensor, targets: Sequence, *, epochs: in
         raise ValueError(f"train_ctc: got {len(targets)} targets for {len(frames)} frame sequences")
     if loss not in ("batched", "torch"):
         raise ValueError(f"train_ctc: loss must be 'batched' or 'torch', got {loss!r}")
+    check_number("train_ctc", "lr", lr, low=0, low_open=True)
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"train_ctc: {name} must be a positive integer, got {value!r}")

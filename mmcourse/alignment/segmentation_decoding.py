@@ -34,6 +34,8 @@ def ctc_greedy_decode(log_probs, blank: int = 0) -> list:
     if lp.dim() not in (2, 3) or not lp.is_floating_point():
         raise ValueError(f"{where}: log_probs must be a float (T, C) or (B, T, C) array, got shape "
                          f"{tuple(lp.shape)} and dtype {lp.dtype}")
+    if torch.isnan(lp.detach()).any():
+        raise ValueError(f"{where}: log_probs contains NaN")
     blank = _check_blank(blank, lp.shape[-1], where)
     best = lp.detach().argmax(dim=-1)
     if lp.dim() == 2:

@@ -72,6 +72,24 @@ def decode_instruction(ids) -> str:
     return " ".join(GRID_VOCAB[i] for i in ids if i != 0)
 
 
+def _check_grid_targets(blocked, target, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """``blocked`` a bool array ``(n, size, size)`` and ``target`` one integer ``(row, column)`` on the grid per row."""
+    blocked, target = np.asarray(blocked), np.asarray(target)
+    if blocked.dtype != bool:
+        raise TypeError(f"{where}: blocked must be a boolean array, got dtype {blocked.dtype}")
+    if blocked.ndim != 3 or blocked.shape[1] != blocked.shape[2]:
+        raise ValueError(f"{where}: blocked must have shape (n, size, size), got {blocked.shape}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{where}: target must be an integer array, got dtype {target.dtype}")
+    if target.shape != (len(blocked), 2):
+        raise ValueError(f"{where}: target must have shape ({len(blocked)}, 2), one (row, column) per grid, got "
+                         f"{target.shape}")
+    if target.size and (target.min() < 0 or target.max() >= blocked.shape[1]):
+        raise ValueError(f"{where}: target must hold cells in 0..{blocked.shape[1] - 1}, got values from "
+                         f"{target.min()} to {target.max()}")
+    return blocked, target
+
+
 def distance_maps(blocked: np.ndarray, target: np.ndarray) -> np.ndarray:
     r"""Shortest-path distances (in steps) from every cell to the target cell, around blocked cells.
 
@@ -95,6 +113,7 @@ def distance_maps(blocked: np.ndarray, target: np.ndarray) -> np.ndarray:
     >>> distance_maps(blocked, np.array([[0, 0]]))[0].tolist()
     [[0.0, 1.0, 2.0], [1.0, inf, 3.0], [2.0, 3.0, 4.0]]
     """
+    blocked, target = _check_grid_targets(blocked, target, "distance_maps")
     n, size, _ = blocked.shape
     dist = np.full((n, size + 2, size + 2), np.inf)  # a border of inf stands for the walls
     dist[np.arange(n), target[:, 0] + 1, target[:, 1] + 1] = 0

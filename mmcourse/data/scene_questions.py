@@ -87,7 +87,13 @@ def decode_question(ids) -> str:
 
 
 def fact_sentence(subject: str, knowledge: dict[str, str] | None = None) -> str:
-    """The fact about a colour or shape as a sentence: ``fact_sentence("red") == "red things are hot"``."""
+    """The fact about a colour or shape as a sentence, from :data:`KNOWLEDGE` or the ``knowledge`` given.
+
+    Examples
+    --------
+    >>> fact_sentence("red"), fact_sentence("circle", {"circle": "round"})
+    ('red things are hot', 'circles are round')
+    """
     kb = KNOWLEDGE if knowledge is None else knowledge
     if subject not in kb:
         raise ValueError(f"fact_sentence: subject must be one of {sorted(kb)}, got {subject!r}")
@@ -97,8 +103,22 @@ def fact_sentence(subject: str, knowledge: dict[str, str] | None = None) -> str:
 
 def scene_objects(row) -> list[dict]:
     """The object list of a dataset row (``colour``, ``shape``, ``cell`` index columns, padded with -1), as the
-    dicts that :func:`mmcourse.reasoning.execute` takes: ``[{"colour": "red", "shape": "circle", "cell": 4}, ...]``."""
+    dicts that :func:`mmcourse.reasoning.execute` takes: ``[{"colour": "red", "shape": "circle", "cell": 4}, ...]``.
+
+    Examples
+    --------
+    >>> scene_objects({"colour": [0, 2, -1], "shape": [1, 0, -1], "cell": [4, 8, -1]})
+    [{'colour': 'red', 'shape': 'circle', 'cell': 4}, {'colour': 'blue', 'shape': 'square', 'cell': 8}]
+    """
     colour, shape, cell = (np.asarray(row[key]).ravel() for key in ("colour", "shape", "cell"))
+    for name, ids, high in (("colour", colour, len(COLOURS)), ("shape", shape, len(SHAPES)),
+                            ("cell", cell, GRID * GRID)):
+        if ids.dtype.kind not in "iu" or len(ids) != len(cell):
+            raise TypeError(f"scene_objects: row[{name!r}] must hold one integer id per slot, got dtype {ids.dtype} "
+                            f"and shape {ids.shape}")
+        if ((cell >= 0) & ((ids < 0) | (ids >= high))).any():
+            raise ValueError(f"scene_objects: row[{name!r}] must hold ids in 0..{high - 1} for every object, got "
+                             f"{ids.tolist()}")
     return [{"colour": COLOURS[int(c)], "shape": SHAPES[int(s)], "cell": int(k)}
             for c, s, k in zip(colour, shape, cell) if k >= 0]
 

@@ -227,6 +227,8 @@ def crop_regions(images, cells):
                          f"got shape {tuple(k.shape)}")
     if ((k < -1) | (k >= GRID * GRID)).any():
         raise ValueError(f"{where}: cells must be in -1..{GRID * GRID - 1}, got {k.tolist()}")
+    if x.is_floating_point() and not torch.isfinite(x).all():
+        raise ValueError(f"{where}: images contains NaN or infinite values")
     n = x.shape[0]
     # (n, rows, CELL, cols, CELL, 3) → (n, rows·cols, CELL, CELL, 3): one tile per cell, row-major
     tiles = x.reshape(n, GRID, CELL, GRID, CELL, 3).permute(0, 1, 3, 2, 4, 5).reshape(n, GRID * GRID, CELL, CELL, 3)

@@ -355,7 +355,14 @@ def speech_prototypes(features: int, vocab: int, seed: int) -> np.ndarray:
     """The prototypes of :func:`load_speech` for a seed: row 0 is silence, row ``v`` symbol ``v``.
 
     Returns a float64 array of shape ``(vocab + 1, features)``, the same one the loader renders with.
+
+    Examples
+    --------
+    >>> speech_prototypes(features=4, vocab=3, seed=0).shape
+    (4, 4)
     """
+    check_sizes("speech_prototypes", features=features, vocab=vocab)
+    seed = check_seed(seed, "speech_prototypes")
     return np.random.default_rng(seed).standard_normal((vocab + 1, features))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
 from mmcourse.quantification import emap_accuracy, joint_table, pid
 
 __all__ = ["conditional_pid", "emap_in_context"]
@@ -72,9 +73,14 @@ def _check_context_inputs(model, x1, x2, context, groups, y) -> np.ndarray:
     where = "emap_in_context"
     if not callable(model):
         raise TypeError(f"{where}: model must be callable as model(x1, x2, context), got {type(model).__name__}")
+    for name, v in (("x1", x1), ("x2", x2), ("context", context)):
+        check_tensor(where, name, v, kind="any")
+    check_tensor(where, "y", y, dim=1, kind="int")
     groups = np.asarray(groups)
+    if groups.dtype.kind not in "iu":
+        raise TypeError(f"{where}: groups must hold integer context values, got dtype {groups.dtype}")
     for name, v in (("x1", x1), ("x2", x2), ("context", context), ("y", y)):
-        if not isinstance(v, Tensor) or v.shape[0] != len(groups):
+        if v.dim() == 0 or v.shape[0] != len(groups):
             raise ValueError(f"{where}: {name} must be a tensor with one row per group id ({len(groups)}), got "
                              f"{getattr(v, 'shape', type(v).__name__)}")
     values, counts = np.unique(groups, return_counts=True)
@@ -110,6 +116,16 @@ def emap_in_context(model: Callable, x1: Tensor, x2: Tensor, context: Tensor, gr
     -------
     (float, float)
         ``(accuracy with the context fixed, accuracy of its EMAP projection)``.
+
+    Examples
+    --------
+    >>> x1 = torch.tensor([-1.0, 1.0, -1.0, 1.0]).repeat(2)[:, None]
+    >>> x2 = torch.tensor([-1.0, -1.0, 1.0, 1.0]).repeat(2)[:, None]
+    >>> groups = np.repeat([0, 1], 4); context = torch.tensor(groups, dtype=torch.float32)[:, None]
+    >>> y = (x1[:, 0] * x2[:, 0] > 0).long() ^ torch.tensor(groups)        # XOR, flipped in context 1
+    >>> model = lambda a, b, c: torch.stack([torch.zeros(len(a)), a[:, 0] * b[:, 0] * (1 - 2 * c[:, 0])], 1)
+    >>> emap_in_context(model, x1, x2, context, groups, y)       # always right; its additive part: chance
+    (1.0, 0.5)
     """
     groups = _check_context_inputs(model, x1, x2, context, groups, y)
     was_training = isinstance(model, torch.nn.Module) and model.training

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from mmcourse.data.scenes import COLOURS, SHAPES, VOCAB, load_scenes
 from mmcourse.encoders import (BagOfWordsEncoder, GRUEncoder, TransformerTextEncoder, UnimodalClassifier,
-                               _check_token_ids)
+                               _check_padding_idx, _check_token_ids)
 from mmcourse.training import evaluate, fit
 from mmcourse.utils import check_positive, set_seed
 
@@ -108,12 +108,13 @@ class WordGRUEncoder(nn.Module):
     def __init__(self, vocab_size: int, out_dim: int, embed_dim: int = 32, hidden: int = 32, padding_idx: int = 0):
         super().__init__()
         check_positive("WordGRUEncoder", vocab_size=vocab_size, out_dim=out_dim, embed_dim=embed_dim, hidden=hidden)
+        _check_padding_idx("WordGRUEncoder", padding_idx, vocab_size)
         self.vocab_size, self.out_dim, self.padding_idx = vocab_size, out_dim, padding_idx
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.gru = GRUEncoder(embed_dim, out_dim, hidden=hidden)
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_token_ids("WordGRUEncoder", tokens, self.vocab_size)
+        _check_token_ids("WordGRUEncoder", tokens, self.vocab_size, nonempty=True)
         lengths = (tokens != self.padding_idx).sum(1).clamp(min=1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(self.embed(tokens), lengths, batch_first=True,
                                                    enforce_sorted=False)

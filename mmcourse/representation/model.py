@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from mmcourse._checks import check_int
 from mmcourse.encoders import MLPEncoder, make_encoder
 from mmcourse.representation.fusion import FUSIONS, make_fusion
 
@@ -58,6 +59,7 @@ class FusionModel(nn.Module):
             raise ValueError(f"FusionModel: encoder must be 'auto' or 'mlp', got {encoder!r}")
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"FusionModel: num_classes must be an integer ≥ 2, got {num_classes!r}")
+        check_int("FusionModel", "rank", rank, low=1)
         if isinstance(samples, Tensor) or not isinstance(samples, (list, tuple)):
             raise TypeError(f"FusionModel: samples must be a sequence of tensors, one example per modality (e.g. "
                             f"[x[0] for x in inputs]), got {type(samples).__name__}")

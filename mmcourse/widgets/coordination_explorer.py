@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from mmcourse._checks import check_int, check_number
 from mmcourse.data import as_tensors, load_dataset, modality_columns
 from mmcourse.representation.contrastive import (ContrastiveHistory, ContrastiveModel, fit_contrastive,
                                                  recall_at_k, retrieval_table, similarity_matrix)
@@ -118,6 +119,12 @@ class CoordinationExplorer:
     def __init__(self, dataset: str = "digits", *, temperature: float = 0.2, learn_temperature: bool = False,
                  width: int = 32, steps: int = 100, dim: int = 16, batch_size: int = 128, lr: float = 1e-2,
                  per_class: int = 3, snapshots: int = 9, seed: int = 0, device: str | None = None):
+        where = "CoordinationExplorer"
+        temperature = check_number(where, "temperature", temperature, low=0, low_open=True)
+        width, dim = check_int(where, "width", width, low=1), check_int(where, "dim", dim, low=1)
+        batch_size = check_int(where, "batch_size", batch_size, low=2)
+        lr = check_number(where, "lr", lr, low=0, low_open=True)
+        seed = check_int(where, "seed", seed, low=0)
         data = load_dataset(dataset)  # raises for an unknown name
         self.modalities = modality_columns(data["train"])
         if len(self.modalities) != 2:

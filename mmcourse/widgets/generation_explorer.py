@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from mmcourse._checks import check_tensor
 from mmcourse.generation import predicted_labels
 from mmcourse.viz import is_static_build
 
@@ -94,6 +95,8 @@ class GenerationExplorer:
             if key not in data or not isinstance(data[key], torch.Tensor):
                 raise ValueError(f"GenerationExplorer: data must hold tensors 'image', 'audio' and 'label', "
                                  f"missing {key!r}")
+            check_tensor("GenerationExplorer", f"data[{key!r}]", data[key], dim=1 if key == "label" else (2, 3, 4),
+                         kind="int" if key == "label" else "float")
         if not len(data["image"]) == len(data["audio"]) == len(data["label"]) > 0:
             raise ValueError(f"GenerationExplorer: data's image, audio and label must have the same number of rows, "
                              f"got {len(data['image'])}, {len(data['audio'])}, {len(data['label'])}")

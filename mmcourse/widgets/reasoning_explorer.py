@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from mmcourse._checks import check_int
 from mmcourse.data import ANSWERS, GRID, decode_question, encode_question, scene_objects
 from mmcourse.reasoning import SceneParser, execute_trace, format_program, neuro_symbolic_answer, parse, parse_scene
 from mmcourse.viz import is_static_build
@@ -50,6 +51,10 @@ def step_map(value, objects: Sequence[dict]) -> np.ndarray | None:
     """
     if not isinstance(value, list):
         return None
+    for k, obj in enumerate(objects):
+        check_int("step_map", f"objects[{k}]['cell']", obj["cell"], low=0, high=CELLS - 1)
+    for k, i in enumerate(value):
+        check_int("step_map", f"value[{k}]", i, low=0, high=len(objects) - 1)
     out = np.zeros(CELLS)
     out[[objects[i]["cell"] for i in value]] = 1.0
     return out
@@ -87,7 +92,14 @@ def model_reasoner(model: torch.nn.Module) -> Callable:
 
 def symbolic_reasoner(parser: SceneParser) -> Callable:
     """The neuro-symbolic pipeline of Part 4.2 as a reasoner: the parser's table of objects, then the exact executor
-    (``"none"`` when the program cannot run on the parsed table)."""
+    (``"none"`` when the program cannot run on the parsed table).
+
+    Examples
+    --------
+    >>> read = symbolic_reasoner(SceneParser())
+    >>> read(torch.zeros(30, 30, 3), "how many red circles ?").answer in ANSWERS + ("none",)
+    True
+    """
     if not isinstance(parser, SceneParser):
         raise ValueError(f"symbolic_reasoner: parser must be a SceneParser, got {type(parser).__name__}")
 

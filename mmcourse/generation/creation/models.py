@@ -17,6 +17,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.generation.creation.experts import _check_finite, product_of_experts
 from mmcourse.utils import check_positive
 
@@ -28,35 +29,69 @@ DIGITS_SHAPES = {"image": (8, 8), "audio": (12, 16)}  # the digits pair of mmcou
 
 class GaussianEncoder(nn.Module):
     r"""One modality's expert :math:`q(z \mid x) = \mathcal N(\mu(x), \mathrm{diag}\, e^{\ell(x)})`: an MLP with
-    one hidden layer from the flattened input to ``(mu, logvar)``, each ``(batch, latent)``. Part 5.3."""
+    one hidden layer from the flattened input to ``(mu, logvar)``, each ``(batch, latent)``. Part 5.3.
+
+    Example
+    -------
+    >>> mu, logvar = GaussianEncoder((8, 8), latent=2, width=4)(torch.rand(3, 8, 8))
+    >>> mu.shape, logvar.shape
+    (torch.Size([3, 2]), torch.Size([3, 2]))
+    """
 
     def __init__(self, shape: tuple[int, ...], latent: int, width: int = 128):
         super().__init__()
+        check_positive("GaussianEncoder", latent=latent, width=width,
+                       **{f"shape[{i}]": s for i, s in enumerate(shape)})
         self.shape = tuple(shape)
         self.net = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), width), nn.ReLU(),
                                  nn.Linear(width, 2 * latent))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        check_tensor("GaussianEncoder", "x", x)
+        if x.dim() < 2 or math.prod(x.shape[1:]) != math.prod(self.shape):
+            raise ValueError(f"GaussianEncoder: x must be a batch (batch, {', '.join(map(str, self.shape))}) or its "
+                             f"rows flattened, got shape {tuple(x.shape)}")
         mu, logvar = self.net(x).chunk(2, dim=-1)
         return mu, logvar
 
 
 class BernoulliDecoder(nn.Module):
     r"""One modality's decoder :math:`p(x \mid z)`: an MLP from ``(batch, latent)`` to logits of the shape of
-    ``x``; :math:`\sigma(\text{logits})` is the mean of the generated sample. Part 5.3."""
+    ``x``; :math:`\sigma(\text{logits})` is the mean of the generated sample. Part 5.3.
+
+    Example
+    -------
+    >>> BernoulliDecoder((12, 16), latent=2, width=4)(torch.zeros(3, 2)).shape
+    torch.Size([3, 12, 16])
+    """
 
     def __init__(self, shape: tuple[int, ...], latent: int, width: int = 128):
         super().__init__()
-        self.shape = tuple(shape)
+        check_positive("BernoulliDecoder", latent=latent, width=width,
+                       **{f"shape[{i}]": s for i, s in enumerate(shape)})
+        self.shape, self.latent = tuple(shape), latent
         self.net = nn.Sequential(nn.Linear(latent, width), nn.ReLU(), nn.Linear(width, math.prod(shape)))
 
     def forward(self, z: Tensor) -> Tensor:
+        check_tensor("BernoulliDecoder", "z", z)
+        if z.dim() == 0 or z.shape[-1] != self.latent:
+            raise ValueError(f"BernoulliDecoder: z must have shape (..., {self.latent}), got {tuple(z.shape)}")
         return self.net(z).view(*z.shape[:-1], *self.shape)
 
 
 def bernoulli_log_likelihood(logits: Tensor, x: Tensor) -> Tensor:
     r""":math:`\log p(x \mid z) = \sum_j x_j \log \sigma(l_j) + (1 - x_j) \log(1 - \sigma(l_j))`, summed over the
-    trailing axes of ``x`` (the sample's shape); ``logits`` may have extra leading axes (samples). Part 5.3."""
+    trailing axes of ``x`` (the sample's shape); ``logits`` may have extra leading axes (samples). Part 5.3.
+
+    Example
+    -------
+    >>> round(bernoulli_log_likelihood(torch.zeros(1, 4), torch.ones(1, 4)).item(), 4)   # 4 log(1/2)
+    -2.7726
+    """
+    check_tensor("bernoulli_log_likelihood", "logits", logits)
+    check_tensor("bernoulli_log_likelihood", "x", x)
+    if x.dim() == 0:
+        raise ValueError("bernoulli_log_likelihood: x must have the sample's axes, (..., *shape), got a scalar")
     logits, target = torch.broadcast_tensors(logits, x)
     ll = -nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return ll.flatten(start_dim=ll.dim() - x.dim() + 1).sum(-1)
@@ -74,6 +109,12 @@ class JointVAE(nn.Module):
     scales : sequence of float, optional
         A weight per modality on its log-likelihood (default 1 each): Wu and Goodman's :math:`\lambda_m`, Shi et
         al.'s ``llik_scaling``, so that a modality with fewer values is not drowned by one with many.
+
+    Example
+    -------
+    >>> model = JointVAE(latent=2, width=4)
+    >>> model.names, model.shapes["audio"]
+    (['image', 'audio'], (12, 16))
     """
 
     def __init__(self, shapes: dict[str, tuple[int, ...]] | None = None, latent: int = 16, width: int = 128,

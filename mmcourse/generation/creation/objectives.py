@@ -6,7 +6,8 @@ import math
 import torch
 from torch import Tensor
 
-from mmcourse.generation.creation.experts import (_check_finite, gaussian_kl, gaussian_log_density,
+from mmcourse._checks import check_number, check_tensor
+from mmcourse.generation.creation.experts import (gaussian_kl, gaussian_log_density,
                                                   mixture_log_density, product_of_experts)
 from mmcourse.generation.creation.models import MMVAE, MVAE
 from mmcourse.utils import check_positive
@@ -25,7 +26,15 @@ def elbo(model: MVAE, xs: list[Tensor], mask: Tensor, beta: float = 1.0,
     ``model.scales``. ``mask`` is ``(modalities, batch)``;
     ``beta`` weighs the KL term (1 is the ELBO; less during a warm-up); ``experts`` are ``model.encode(*xs)`` if
     already computed. Returns ``(batch,)``. Part 5.3.
+
+    Example
+    -------
+    >>> model = MVAE(latent=2, width=4)
+    >>> xs = [torch.rand(3, 8, 8), torch.rand(3, 12, 16)]
+    >>> elbo(model, xs, torch.tensor([[1.0] * 3, [0.0] * 3])).shape    # the image alone, for each of 3 rows
+    torch.Size([3])
     """
+    check_number("elbo", "beta", beta, low=0)
     mu, logvar = product_of_experts(*(experts if experts is not None else model.encode(*xs)), mask)
     z = model.reparameterise(mu, logvar)
     reconstruction = sum(mask[m] * model.log_likelihood(m, z, x) for m, x in enumerate(xs))
@@ -50,6 +59,7 @@ def mvae_loss(model: MVAE, *xs: Tensor, unimodal: bool = True, beta: float = 1.0
     """
     if not isinstance(model, MVAE):
         raise TypeError(f"mvae_loss: model must be an MVAE, got {type(model).__name__}")
+    check_number("mvae_loss", "beta", beta, low=0)
     xs = model._check(xs, "mvae_loss")
     n_modalities, batch = len(xs), len(xs[0])
     subsets = [torch.ones(n_modalities, device=xs[0].device)]       # the joint term...
@@ -106,7 +116,7 @@ def stratified_iwae_bound(log_w: Tensor) -> Tensor:
     >>> stratified_iwae_bound(torch.zeros(2, 3, 4))
     tensor([0., 0., 0., 0.])
     """
-    _check_finite("log_w", log_w, "stratified_iwae_bound")
+    check_tensor("stratified_iwae_bound", "log_w", log_w)
     if log_w.dim() != 3:
         raise ValueError(f"stratified_iwae_bound: log_w must have shape (strata, k, batch), got {tuple(log_w.shape)}")
     return (torch.logsumexp(log_w, dim=1) - math.log(log_w.shape[1])).mean(0)

@@ -86,7 +86,14 @@ def fit_joint_vae(model: JointVAE, *xs: Tensor, epochs: int = 60, batch_size: in
 
 
 def digits_pair_tensors(split: str = "train", seed: int = 0) -> tuple[Tensor, Tensor, Tensor]:
-    """``(image (n, 8, 8), audio (n, 12, 16), label (n,))`` of one split of :func:`mmcourse.data.load_digits_pair`."""
+    """``(image (n, 8, 8), audio (n, 12, 16), label (n,))`` of one split of :func:`mmcourse.data.load_digits_pair`.
+
+    Example
+    -------
+    >>> image, audio, label = digits_pair_tensors("test")
+    >>> image.shape, audio.shape, label.shape
+    (torch.Size([359, 8, 8]), torch.Size([359, 12, 16]), torch.Size([359]))
+    """
     from mmcourse.data import load_digits_pair
     if split not in ("train", "validation", "test"):
         raise ValueError(f"digits_pair_tensors: split must be 'train', 'validation' or 'test', got {split!r}")
@@ -106,7 +113,13 @@ def _train(model: JointVAE, seed: int, epochs: int | None) -> JointVAE:
 def train_digits_mvae(seed: int = 0, unimodal: bool = True, epochs: int | None = None) -> MVAE:
     """The chapter's MVAE, trained on the digits pair's training split (data seed 0) with training seed ``seed``
     (120 epochs at learning rate 8e-3, KL warm-up over 20); ``unimodal=False`` drops the unimodal ELBO terms.
-    Seconds on one CPU thread. Part 5.3."""
+    Seconds on one CPU thread. Part 5.3.
+
+    Example
+    -------
+    >>> train_digits_mvae(epochs=1).names      # one epoch, to try it out; the chapter trains 120
+    ['image', 'audio']
+    """
     set_seed(seed)
     model = MVAE(latent=DIGITS_CONFIG["latent"], width=DIGITS_CONFIG["width"], scales=DIGITS_CONFIG["scales"],
                  unimodal=unimodal)
@@ -115,7 +128,13 @@ def train_digits_mvae(seed: int = 0, unimodal: bool = True, epochs: int | None =
 
 def train_digits_mmvae(seed: int = 0, k: int = 4, epochs: int | None = None) -> MMVAE:
     """The chapter's MMVAE (``k`` samples per expert, 60 epochs at learning rate 3e-3), trained like
-    :func:`train_digits_mvae`. Part 5.3."""
+    :func:`train_digits_mvae`. Part 5.3.
+
+    Example
+    -------
+    >>> train_digits_mmvae(k=2, epochs=1).k      # one epoch, to try it out; the chapter trains 60
+    2
+    """
     set_seed(seed)
     model = MMVAE(latent=DIGITS_CONFIG["latent"], width=DIGITS_CONFIG["width"], scales=DIGITS_CONFIG["scales"],
                   k=k)

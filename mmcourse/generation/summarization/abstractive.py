@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_ids, check_module, check_same_rows, check_tensor
 from mmcourse.data.scenes import COLOURS, SHAPES, VOCAB, encode_words
 from mmcourse.generation.summarization.units import UNITS
 from mmcourse.utils import check_positive
@@ -97,6 +98,8 @@ class AbstractiveSummarizer(nn.Module):
 
     def encode(self, image_units: Tensor, captions: Tensor) -> Tensor:
         """The fused code :math:`z` ``(batch, dim)`` of storyboards: the mean of the frame codes :math:`h_f`."""
+        check_tensor("AbstractiveSummarizer", "image_units", image_units, kind="any")
+        check_ids("AbstractiveSummarizer", "captions", captions, len(VOCAB))
         if image_units.dim() != 3 or image_units.shape[-1] != UNITS:
             raise ValueError(f"AbstractiveSummarizer: image_units must have shape (batch, frames, {UNITS}), got "
                              f"{tuple(image_units.shape)}")
@@ -115,9 +118,9 @@ class AbstractiveSummarizer(nn.Module):
 
     def forward(self, image_units: Tensor, captions: Tensor, target: Tensor) -> Tensor:
         """Teacher forcing: the logits ``(batch, words, 24)`` of each target word given the true previous ones."""
-        if target.dim() != 2 or target.shape[0] != image_units.shape[0]:
-            raise ValueError(f"AbstractiveSummarizer: target must be word ids (batch, words) for "
-                             f"{image_units.shape[0]} storyboards, got {tuple(target.shape)}")
+        check_tensor("AbstractiveSummarizer", "image_units", image_units, dim=3, kind="any")
+        check_ids("AbstractiveSummarizer", "target", target, len(VOCAB), dim=2)
+        check_same_rows("AbstractiveSummarizer", image_units=image_units, target=target)
         z = self.encode(image_units, captions)
         previous = torch.cat([torch.full_like(target[:, :1], _BOS), target[:, :-1]], 1).long()
         return self._decode(z, previous, None)[0]
@@ -142,7 +145,20 @@ def fit_abstractive(model: AbstractiveSummarizer, image_units: Tensor, captions:
     """Train with teacher forcing and Adam on random batches; returns the loss of every step (Part 5.1).
 
     ``target`` from :func:`summary_target`; every word counts, including the ``<pad>`` that ends the sentence.
+
+    Example
+    -------
+    >>> model = AbstractiveSummarizer(dim=8, length=2)
+    >>> units, captions = torch.zeros(4, 6, 12), torch.zeros(4, 6, 7, dtype=torch.long)
+    >>> len(fit_abstractive(model, units, captions, torch.zeros(4, 8, dtype=torch.long), steps=3))
+    3
     """
+    where = "fit_abstractive"
+    check_module(where, "model", model, AbstractiveSummarizer)
+    check_tensor(where, "image_units", image_units, dim=3, kind="any")
+    check_ids(where, "captions", captions, len(VOCAB), dim=3)
+    check_ids(where, "target", target, len(VOCAB), dim=2)
+    check_same_rows(where, image_units=image_units, captions=captions, target=target)
     check_positive("fit_abstractive", steps=steps, batch_size=batch_size)
     if not lr > 0:
         raise ValueError(f"fit_abstractive: lr must be positive, got lr={lr!r}")

@@ -16,6 +16,7 @@ import itertools
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
 from mmcourse.generation.summarization.units import UNITS
 
 __all__ = ["greedy_max_coverage", "best_max_coverage", "selection_units", "perceived_units"]
@@ -131,10 +132,17 @@ def perceived_units(perception, images) -> Tensor:
     Returns
     -------
     Tensor, shape (..., 12), multi-hot
+
+    Example
+    -------
+    >>> oracle = lambda x: torch.nn.functional.one_hot(torch.tensor([[1] + [12] * 8] * len(x)), 13).float()
+    >>> perceived_units(oracle, torch.zeros(2, 4, 30, 30, 3)).shape    # 2 storyboards of 4 frames
+    torch.Size([2, 4, 12])
     """
     images = torch.as_tensor(images, dtype=torch.float32)
     if images.dim() < 3 or tuple(images.shape[-3:]) != (30, 30, 3):
         raise ValueError(f"perceived_units: images must have shape (..., 30, 30, 3), got {tuple(images.shape)}")
+    check_tensor("perceived_units", "images", images)
     with torch.no_grad():
         kind = perception(images.reshape(-1, 30, 30, 3)).argmax(-1)  # (n, 9), 12 = empty
     out = torch.zeros(kind.shape[0], UNITS + 1).scatter_(-1, kind, 1.0)[:, :UNITS]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
 from mmcourse.data.scenes import COLOURS, SHAPES, VOCAB
 
 __all__ = ["UNITS", "unit_names", "object_units", "text_units", "salience", "coverage"]
@@ -25,7 +26,14 @@ _FIRST_COLOUR, _FIRST_SHAPE = VOCAB.index(COLOURS[0]), VOCAB.index(SHAPES[0])
 
 
 def unit_names() -> list[str]:
-    """The names of the twelve units, ``"red square"``, ``"red circle"``, …, in unit order."""
+    """The names of the twelve units, ``"red square"``, ``"red circle"``, …, in unit order.
+
+    Example
+    -------
+    >>> names = unit_names()
+    >>> len(names), names[:2]
+    (12, ['red square', 'red circle'])
+    """
     return [f"{c} {s}" for c in COLOURS for s in SHAPES]
 
 
@@ -81,11 +89,19 @@ def text_units(tokens) -> Tensor:
 
 
 def salience(frame_units) -> Tensor:
-    """In how many frames each unit appears: ``frame_units`` ``(..., frames, 12)`` 0/1 gives ``(..., 12)``."""
+    """In how many frames each unit appears: ``frame_units`` ``(..., frames, 12)`` 0/1 gives ``(..., 12)``.
+
+    Example
+    -------
+    >>> frames = torch.zeros(3, 12); frames[:, 1] = 1; frames[0, 6] = 1   # a red circle in every frame
+    >>> salience(frames)[[1, 6]].tolist()
+    [3.0, 1.0]
+    """
     frame_units = torch.as_tensor(frame_units, dtype=torch.float32)
     if frame_units.dim() < 2 or frame_units.shape[-1] != UNITS:
         raise ValueError(f"salience: frame_units must have shape (..., frames, {UNITS}), got "
                          f"{tuple(frame_units.shape)}")
+    check_tensor("salience", "frame_units", frame_units, nonempty=False)
     return frame_units.sum(-2)
 
 

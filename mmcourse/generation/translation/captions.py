@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
 from mmcourse.data.scenes import COLOURS, GRID, IMAGE_SIZE, SHAPES, VOCAB
 
 __all__ = ["N_KINDS", "caption_objects", "caption_kinds", "phrase_scores", "image_objects",
@@ -136,10 +137,17 @@ def image_objects(images: Tensor, perception: Callable[[Tensor], Tensor]) -> lis
     perception : callable
         Maps images to per-cell scores ``(N, 9, 13)`` over the 12 kinds and "empty" (last), such as a trained
         :class:`mmcourse.reasoning.CellPerception`.
+
+    Example
+    -------
+    >>> oracle = lambda x: torch.nn.functional.one_hot(torch.tensor([[1] + [12] * 8]), 13).float()
+    >>> image_objects(torch.zeros(1, 30, 30, 3), oracle)      # kind 1: colour 0 (red), shape 1 (circle)
+    [frozenset({(0, 1)})]
     """
     if not isinstance(images, Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3):
         raise ValueError(f"image_objects: images must be a tensor (N, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got "
                          f"{getattr(images, 'shape', type(images).__name__)}")
+    check_tensor("image_objects", "images", images, kind="any")
     with torch.no_grad():
         scores = perception(images.float())
     if not isinstance(scores, Tensor) or tuple(scores.shape) != (len(images), GRID * GRID, N_KINDS + 1):
@@ -161,6 +169,7 @@ def scene_coherence(images: Tensor, captions, perception: Callable[[Tensor], Ten
     >>> scene_coherence(image, encode_words("a red circle"), oracle)
     1.0
     """
+    check_tensor("scene_coherence", "images", images, kind="any")
     read = image_objects(images, perception)
     named = caption_objects(captions)
     if len(read) != len(named):

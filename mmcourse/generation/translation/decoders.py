@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_ids, check_same_rows, check_tensor
 from mmcourse.data.scenes import CELL, GRID, IMAGE_SIZE, VOCAB
 from mmcourse.generation.translation.captions import N_KINDS, caption_kinds
 from mmcourse.utils import check_positive
@@ -31,12 +32,14 @@ def _check_images(images, where: str) -> None:
     if not isinstance(images, Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3):
         raise ValueError(f"{where}: images must be a tensor (N, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got "
                          f"{getattr(images, 'shape', type(images).__name__)}")
+    check_tensor(where, "images", images)
 
 
 def _check_tokens(captions, where: str) -> None:
     if not isinstance(captions, Tensor) or captions.dim() != 2 or captions.is_floating_point():
         raise ValueError(f"{where}: captions must be an integer tensor (N, length) of word ids, got "
                          f"{getattr(captions, 'shape', type(captions).__name__)}")
+    check_ids(where, "captions", captions, len(VOCAB))
 
 
 class ImageToCaption(nn.Module):
@@ -113,6 +116,8 @@ class ImageToCaption(nn.Module):
     def forward(self, images: Tensor, captions: Tensor) -> Tensor:
         """Teacher forcing: the logits ``(N, length, |VOCAB|)`` of each word given the true previous words."""
         _check_tokens(captions, "ImageToCaption")
+        _check_images(images, "ImageToCaption")
+        check_same_rows("ImageToCaption", images=images, captions=captions)
         v = self.encode(images)
         previous = torch.cat([torch.zeros_like(captions[:, :1]), captions[:, :-1]], dim=1).long()
         logits, _ = self._step(previous, v, torch.tanh(self.init(v))[None])
@@ -232,6 +237,7 @@ class CrossDecoder(nn.Module):
         if not isinstance(x, Tensor) or tuple(x.shape[1:]) != self.source_shape:
             raise ValueError(f"CrossDecoder: x must be a batch of shape (N, {', '.join(map(str, self.source_shape))})"
                              f", got {getattr(x, 'shape', type(x).__name__)}")
+        check_tensor("CrossDecoder", "x", x, kind="any")
         return torch.sigmoid(self.net(x.flatten(1).float())).reshape(-1, *self.target_shape)
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:

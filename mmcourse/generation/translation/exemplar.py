@@ -19,6 +19,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
 from mmcourse.representation.contrastive.clip import ContrastiveModel, similarity_matrix
 
 __all__ = ["nearest_neighbours", "retrieve_translation", "round_trip"]
@@ -38,6 +39,7 @@ def nearest_neighbours(similarity: Tensor) -> Tensor:
     if not isinstance(similarity, Tensor) or similarity.dim() != 2 or similarity.shape[1] < 1:
         raise ValueError(f"nearest_neighbours: similarity must be a matrix (n, m) with m ≥ 1, got "
                          f"{getattr(similarity, 'shape', type(similarity).__name__)}")
+    check_tensor("nearest_neighbours", "similarity", similarity, kind="any", nonempty=False)
     return similarity.argmax(dim=1)
 
 
@@ -86,6 +88,7 @@ def retrieve_translation(model: ContrastiveModel, source: Tensor, train_source: 
         if not isinstance(x, Tensor) or x.dim() < 2:
             raise ValueError(f"{where}: {name} must be a batch tensor (N, ...), got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
+        check_tensor(where, name, x, kind="any")
     outputs = train_target if outputs is None else outputs
     if not len(train_source) == len(train_target) == len(outputs) or len(train_source) < 1:
         raise ValueError(f"{where}: train_source, train_target and outputs must hold the same number (≥ 1) of "
@@ -114,6 +117,7 @@ def round_trip(translate: Callable[[Tensor], Tensor], translate_back: Callable[[
     """
     if not callable(translate) or not callable(translate_back):
         raise TypeError("round_trip: translate and translate_back must be callables (a batch → a batch)")
+    check_tensor("round_trip", "source", source, kind="any")
     with torch.no_grad():
         middle = translate(source)
         back = translate_back(middle)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.utils import check_positive, get_device, trained_on
 
 __all__ = ["fit_translator"]
@@ -45,11 +46,11 @@ def fit_translator(model: nn.Module, source: Tensor, target: Tensor, *, steps: i
     where = "fit_translator"
     if not callable(getattr(model, "loss", None)):
         raise TypeError(f"{where}: model must have a loss(source, target) method, got {type(model).__name__}")
-    if not isinstance(source, Tensor) or not isinstance(target, Tensor) or len(source) != len(target) \
-            or len(source) < 1:
+    check_tensor(where, "source", source, kind="any")
+    check_tensor(where, "target", target, kind="any")
+    if source.dim() == 0 or target.dim() == 0 or len(source) != len(target):
         raise ValueError(f"{where}: source and target must be tensors with the same number (≥ 1) of rows, got "
-                         f"{getattr(source, 'shape', type(source).__name__)} and "
-                         f"{getattr(target, 'shape', type(target).__name__)}")
+                         f"shapes {tuple(source.shape)} and {tuple(target.shape)}")
     check_positive(where, steps=steps, batch_size=batch_size)
     if not lr > 0:
         raise ValueError(f"{where}: lr must be positive, got {lr!r}")

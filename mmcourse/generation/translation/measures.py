@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
+
 __all__ = ["within_class_spread"]
 
 
@@ -38,6 +40,7 @@ def within_class_spread(samples: Tensor, labels) -> float:
     if not isinstance(samples, Tensor) or samples.dim() < 2 or not samples.is_floating_point():
         raise ValueError(f"within_class_spread: samples must be a float tensor (N, ...), got "
                          f"{getattr(samples, 'shape', type(samples).__name__)}")
+    check_tensor("within_class_spread", "samples", samples)
     labels = torch.as_tensor(labels)
     if labels.shape != (len(samples),) or labels.is_floating_point():
         raise ValueError(f"within_class_spread: labels must be integers of shape ({len(samples)},), got shape "

@@ -16,7 +16,7 @@ def _data(data, name: str, where: str, modalities: int | None = None) -> tuple[l
     if not isinstance(y, Tensor) or y.dim() != 1 or y.is_floating_point():
         raise ValueError(f"{where}: the labels of {name} must be a 1-D integer tensor, got "
                          f"{getattr(y, 'shape', type(y).__name__)}")
-    if not xs or any(not isinstance(x, Tensor) or x.shape[0] != len(y) for x in xs):
+    if not xs or any(not isinstance(x, Tensor) or x.dim() == 0 or x.shape[0] != len(y) for x in xs):
         raise ValueError(f"{where}: {name} must hold one tensor per modality with {len(y)} rows (one per label), "
                          f"got shapes {[tuple(getattr(x, 'shape', ())) for x in xs]}")
     if modalities is not None and len(xs) != modalities:

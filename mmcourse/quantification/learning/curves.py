@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mmcourse._checks import check_number
 from mmcourse.representation import LogitSumModel, fit_balanced
 from mmcourse.training import _check_data
 from mmcourse.utils import check_positive, set_seed
@@ -83,6 +84,8 @@ def modality_learning_curves(train, val, *, names: Sequence[str] | None = None, 
         raise ValueError(f"modality_learning_curves: val must have the training modalities' sizes "
                          f"{[x.shape[1] for x in inputs]}, got {[v.shape[1] for v in val[0]]}")
     check_positive("modality_learning_curves", epochs=epochs, batch_size=batch_size, width=width)
+    momentum = check_number("modality_learning_curves", "momentum", momentum, low=0)
+    weight_decay = check_number("modality_learning_curves", "weight_decay", weight_decay, low=0)
     names = [f"x{m + 1}" for m in range(count)] if names is None else [str(n) for n in names]
     if len(names) != count or len(set(names)) != count or "fused" in names:
         raise ValueError(f"modality_learning_curves: names must be {count} distinct names other than 'fused', "

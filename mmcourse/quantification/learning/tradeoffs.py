@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_ids, check_number
 from mmcourse.representation import (DEFAULT_LEVELS, FUSIONS, NOISES, FusionModel, accuracy_under_noise,
                                      relative_robustness)
 from mmcourse.training import _check_data, evaluate, fit
@@ -63,7 +64,9 @@ def _activation_bytes(model: nn.Module, inputs: list[Tensor], labels: Tensor) ->
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        nn.functional.cross_entropy(model(*inputs), labels)
+        logits = model(*inputs)
+        check_ids("measure_complexity", "labels", labels, logits.shape[-1])  # class indices of the model's output
+        nn.functional.cross_entropy(logits, labels)
     return int(sum(seen.values()))
 
 
@@ -115,6 +118,7 @@ def measure_complexity(model: nn.Module, data, *, batch_size: int = 128, epochs:
                              ("optimizer_states", optimizer_states, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"measure_complexity: {name} must be an integer ≥ {low}, got {value!r}")
+    lr = check_number("measure_complexity", "lr", lr, low=0, low_open=True)
     device = get_device(device)
     twin = copy.deepcopy(model).to(device).train()
     parameters = list({id(p): p for p in twin.parameters()}.values())

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from mmcourse.data.scene_questions import QUESTION_VOCAB, QUESTION_WORDS
 from mmcourse.data.scenes import ANSWERS, CELL, GRID, IMAGE_SIZE, crop_regions
 from mmcourse.reasoning.concepts.programs import as_program, execute_trace
+from mmcourse._checks import check_tensor
 from mmcourse.utils import check_positive
 
 __all__ = ["StackedAttention", "SceneAttentionQA", "cell_tiles", "named_cells", "attention_hit_rate"]
@@ -34,10 +35,17 @@ _READS_A_SET = ("relate", "count", "exists", "query_colour", "query_shape")  # s
 
 
 def cell_tiles(images: Tensor) -> Tensor:
-    """The nine 10×10 cells of each image, row-major: ``(n, 30, 30, 3) → (n, 9, 10, 10, 3)``."""
+    """The nine 10×10 cells of each image, row-major: ``(n, 30, 30, 3) → (n, 9, 10, 10, 3)``.
+
+    Examples
+    --------
+    >>> tuple(cell_tiles(torch.zeros(2, 30, 30, 3)).shape)
+    (2, 9, 10, 10, 3)
+    """
     if not isinstance(images, Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE, 3):
         raise ValueError(f"cell_tiles: images must be a tensor of shape (n, {IMAGE_SIZE}, {IMAGE_SIZE}, 3), got "
                          f"{tuple(getattr(images, 'shape', ())) or type(images).__name__}")
+    check_tensor("cell_tiles", "images", images, kind="any")
     return crop_regions(images.float(), torch.arange(CELLS).expand(len(images), CELLS))
 
 
@@ -117,6 +125,8 @@ class StackedAttention(nn.Module):
         return u, torch.stack(maps, dim=1)
 
     def _check(self, v, u, mask):
+        check_tensor("StackedAttention", "v", v, dim=3)
+        check_tensor("StackedAttention", "u", u, dim=2)
         if not isinstance(v, Tensor) or v.dim() != 3 or v.shape[-1] != self.dim:
             raise ValueError(f"StackedAttention: v must have shape (B, N, {self.dim}), got "
                              f"{tuple(getattr(v, 'shape', ())) or type(v).__name__}")
@@ -165,11 +175,13 @@ class SceneAttentionQA(nn.Module):
 
     def forward(self, images: Tensor, questions: Tensor, return_attention: bool = False):
         """Answer logits ``(n, len(ANSWERS))``; with ``return_attention``, also the maps ``(n, hops, 9)``."""
-        if isinstance(images, Tensor) and isinstance(questions, Tensor) and len(images) != len(questions):
+        check_tensor("SceneAttentionQA", "images", images, shape=(None, IMAGE_SIZE, IMAGE_SIZE, 3), kind="any")
+        q = self.question(questions)  # checks the word ids
+        if len(images) != len(questions):
             raise ValueError(f"SceneAttentionQA: images and questions must have the same batch size, got "
                              f"{len(images)} and {len(questions)}")
         v = self.cells(cell_tiles(images)) + self.position
-        u, maps = self.attention(v, self.question(questions))
+        u, maps = self.attention(v, q)
         logits = self.answer(u)
         return (logits, maps) if return_attention else logits
 

@@ -23,7 +23,8 @@ from torch import Tensor, nn
 
 from mmcourse.data.scenes import CELL, COLOURS, GRID, SHAPES
 from mmcourse.reasoning.concepts.attention import cell_tiles
-from mmcourse.reasoning.concepts.symbolic import neuro_symbolic_answer, _question_program
+from mmcourse._checks import check_tensor
+from mmcourse.reasoning.concepts.symbolic import _check_labels, _check_tiles, _question_program, neuro_symbolic_answer
 from mmcourse.training import History, fit
 from mmcourse.utils import check_positive
 
@@ -61,21 +62,25 @@ class SceneDescriber(nn.Module):
                                  nn.Linear(width, width), nn.ReLU(), nn.Linear(width, len(PHRASES)))
 
     def forward(self, tiles: Tensor) -> Tensor:
-        if not isinstance(tiles, Tensor) or tiles.dim() < 4 or tuple(tiles.shape[-3:]) != (CELL, CELL, 3):
-            raise ValueError(f"SceneDescriber: tiles must have shape (..., {CELL}, {CELL}, 3), got "
-                             f"{tuple(getattr(tiles, 'shape', ())) or type(tiles).__name__}")
-        return self.net(tiles.float())
+        return self.net(_check_tiles("SceneDescriber", tiles).float())
 
 
 def fit_describer(describer: SceneDescriber, tiles: Tensor, colour: Tensor, shape: Tensor, *, epochs: int = 8,
                   batch_size: int = 1024, lr: float = 3e-3, progress: bool | None = None) -> History:
     """Train a :class:`SceneDescriber` on cells and their labels (as :func:`mmcourse.reasoning.cell_labels` gives
-    them; colour -1 is an empty cell, the phrase ``nothing``) with :func:`mmcourse.training.fit`."""
+    them; colour -1 is an empty cell, the phrase ``nothing``) with :func:`mmcourse.training.fit`.
+
+    Examples
+    --------
+    >>> colour = torch.tensor([[0, -1, -1, -1, -1, -1, -1, -1, -1]] * 2)
+    >>> history = fit_describer(SceneDescriber(width=8), torch.rand(2, 9, 10, 10, 3), colour, colour, epochs=2,
+    ...                         progress=False)
+    >>> len(history.train_loss)
+    2
+    """
     if not isinstance(describer, SceneDescriber):
         raise TypeError(f"fit_describer: describer must be a SceneDescriber, got {type(describer).__name__}")
-    if not (tiles.shape[:-3] == colour.shape == shape.shape):
-        raise ValueError(f"fit_describer: tiles {tuple(tiles.shape)}, colour {tuple(colour.shape)} and shape "
-                         f"{tuple(shape.shape)} must describe the same cells")
+    _check_labels("fit_describer", colour, shape, _check_tiles("fit_describer", tiles).shape[:-3])
     phrase = torch.where(colour >= 0, 1 + colour * len(SHAPES) + shape, 0)  # index into PHRASES
     return fit(describer, ([tiles.reshape(-1, CELL, CELL, 3)], phrase.reshape(-1)), epochs=epochs, lr=lr,
                batch_size=batch_size, progress=progress)
@@ -104,9 +109,17 @@ def describe_table(table: Sequence[Mapping], positions: bool = True) -> str:
 
 @torch.no_grad()
 def describe_scene(describer: SceneDescriber, images: Tensor, positions: bool = True) -> str | list[str]:
-    """What the describer says about an image ``(30, 30, 3)``, or a list of sentences for ``(n, 30, 30, 3)``."""
+    """What the describer says about an image ``(30, 30, 3)``, or a list of sentences for ``(n, 30, 30, 3)``.
+
+    Examples
+    --------
+    >>> sentences = describe_scene(SceneDescriber(width=8), torch.zeros(2, 30, 30, 3))
+    >>> len(sentences)   # one sentence per image (an untrained describer says what chance gives)
+    2
+    """
     if not isinstance(describer, SceneDescriber):
         raise TypeError(f"describe_scene: describer must be a SceneDescriber, got {type(describer).__name__}")
+    check_tensor("describe_scene", "images", images, dim=(3, 4), kind="any")
     single = isinstance(images, Tensor) and images.dim() == 3
     tiles = cell_tiles(images[None] if single else images)
     phrases = describer.eval()(tiles.to(next(describer.parameters()).device)).argmax(-1).cpu().tolist()

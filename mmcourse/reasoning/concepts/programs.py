@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from mmcourse.data.scene_questions import KNOWLEDGE, PROPERTIES, RELATIONS, question_words
+from mmcourse._checks import check_choice, check_int
 from mmcourse.data.scenes import COLOURS, GRID, PLURALS, SHAPES
 
 __all__ = ["OPERATIONS", "parse", "execute", "execute_trace", "check_program", "format_program", "as_program",
@@ -58,7 +59,13 @@ OPERATIONS: dict[str, tuple[tuple[str, ...] | None, tuple[tuple[tuple[str, ...],
 
 def as_program(program) -> list[tuple[str, str | None]]:
     """A program as a list of ``(operation, argument)`` steps; also accepts steps written ``"op[arg]"`` / ``"op"``
-    (the dataset's ``program`` column)."""
+    (the dataset's ``program`` column).
+
+    Examples
+    --------
+    >>> as_program(["scene", "filter_colour[red]", "count"])
+    [('scene', None), ('filter_colour', 'red'), ('count', None)]
+    """
     if isinstance(program, str) or not isinstance(program, Sequence):
         raise ValueError(f"program must be a list of steps, got {type(program).__name__}")
     steps = []
@@ -79,6 +86,15 @@ def check_program(program) -> str:
 
     Raises a ``ValueError`` naming the first step that does not fit: an unknown operation or argument, a step
     whose inputs are not on the stack, or a program that does not end with exactly one answer.
+
+    Examples
+    --------
+    >>> check_program(["scene", "filter_colour[red]", "count"])
+    'number'
+    >>> check_program(["scene", "count", "exists"])
+    Traceback (most recent call last):
+    ...
+    ValueError: program: step 2 exists needs set on the stack, got number
     """
     stack: list[str] = []
     for k, (op, arg) in enumerate(as_program(program)):
@@ -104,7 +120,16 @@ def check_program(program) -> str:
 
 def relation_holds(relation: str, cell: int, anchor: int) -> bool:
     """Whether the object in ``cell`` is ``relation`` (left, right, above, below, same_row) of the one in
-    ``anchor`` (cells 0-8, row-major)."""
+    ``anchor`` (cells 0-8, row-major).
+
+    Examples
+    --------
+    >>> relation_holds("left", 3, 4), relation_holds("above", 3, 4)
+    (True, False)
+    """
+    check_choice("relation_holds", "relation", relation, RELATIONS)
+    check_int("relation_holds", "cell", cell, low=0, high=GRID * GRID - 1)
+    check_int("relation_holds", "anchor", anchor, low=0, high=GRID * GRID - 1)
     (r, c), (ra, ca) = divmod(cell, GRID), divmod(anchor, GRID)
     return {"left": c < ca, "right": c > ca, "above": r < ra, "below": r > ra,
             "same_row": r == ra and cell != anchor}[relation]

@@ -28,6 +28,7 @@ from mmcourse.data.scene_questions import decode_question
 from mmcourse.data.scenes import CELL, COLOURS, GRID, SHAPES
 from mmcourse.reasoning.concepts.attention import cell_tiles
 from mmcourse.reasoning.concepts.programs import as_program, execute, execute_trace, parse
+from mmcourse._checks import check_tensor
 from mmcourse.utils import check_positive, get_device, progress_enabled, trained_on
 
 __all__ = ["SceneParser", "cell_labels", "scene_tables", "parser_loss", "fit_scene_parser", "parse_scene",
@@ -44,6 +45,25 @@ def _columns(split, names):
     return split.with_format("numpy", columns=sorted(needed - {"image"}))[:]
 
 
+def _check_labels(where: str, colour, shape, cells: tuple) -> None:
+    """``colour`` and ``shape``: integer tensors of shape ``cells``, -1 (empty cell) or an index."""
+    for name, labels, n in (("colour", colour, len(COLOURS)), ("shape", shape, len(SHAPES))):
+        check_tensor(where, name, labels, kind="int")
+        if tuple(labels.shape) != tuple(cells):
+            raise ValueError(f"{where}: {name} {tuple(labels.shape)} and the cells {tuple(cells)} must describe the "
+                             f"same cells (one label per cell)")
+        if int(labels.min()) < -1 or int(labels.max()) >= n:
+            raise ValueError(f"{where}: {name} must hold -1 (empty cell) or indices in 0..{n - 1}, got values from "
+                             f"{int(labels.min())} to {int(labels.max())}")
+
+
+def _check_tiles(where: str, tiles) -> Tensor:
+    check_tensor(where, "tiles", tiles, kind="any")
+    if tiles.dim() < 4 or tuple(tiles.shape[-3:]) != (CELL, CELL, 3):
+        raise ValueError(f"{where}: tiles must have shape (..., {CELL}, {CELL}, 3), got {tuple(tiles.shape)}")
+    return tiles
+
+
 def cell_labels(split) -> tuple[Tensor, Tensor, Tensor]:
     """The parser's training data: every scene's nine cells and what each holds.
 
@@ -52,6 +72,13 @@ def cell_labels(split) -> tuple[Tensor, Tensor, Tensor]:
     tiles : torch.Tensor, float32, shape (n, 9, 10, 10, 3)
     colour, shape : torch.Tensor, int64, shape (n, 9)
         The colour and shape index of each cell's object; -1 for an empty cell.
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scenes
+    >>> tiles, colour, shape = cell_labels(load_scenes(n_train=2, n_val=1, n_test=1, cache=False)["train"])
+    >>> tuple(tiles.shape), tuple(colour.shape)
+    ((2, 9, 10, 10, 3), (2, 9))
     """
     columns = _columns(split, ())
     n = len(columns["cell"])
@@ -64,7 +91,15 @@ def cell_labels(split) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def scene_tables(split) -> list[list[dict]]:
-    """The ground-truth table of every scene of a split: ``[{"colour": "red", "shape": "circle", "cell": 4}, ...]``."""
+    """The ground-truth table of every scene of a split: ``[{"colour": "red", "shape": "circle", "cell": 4}, ...]``.
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scenes
+    >>> tables = scene_tables(load_scenes(n_train=2, n_val=1, n_test=1, cache=False)["train"])
+    >>> len(tables), sorted(tables[0][0])
+    (2, ['cell', 'colour', 'shape'])
+    """
     columns = _columns(split, ())
     return [[{"colour": COLOURS[c], "shape": SHAPES[s], "cell": int(k)} for c, s, k in zip(*row) if k >= 0]
             for row in zip(columns["colour"], columns["shape"], columns["cell"])]
@@ -111,10 +146,7 @@ class SceneParser(nn.Module):
             self.net = mlp(CELL * CELL * 3, n_colour + n_shape)
 
     def forward(self, tiles: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if not isinstance(tiles, Tensor) or tiles.dim() < 4 or tuple(tiles.shape[-3:]) != (CELL, CELL, 3):
-            raise ValueError(f"SceneParser: tiles must have shape (..., {CELL}, {CELL}, 3), got "
-                             f"{tuple(getattr(tiles, 'shape', ())) or type(tiles).__name__}")
-        tiles = tiles.float()
+        tiles = _check_tiles("SceneParser", tiles).float()
         if self.factored:
             pixels = tiles.flatten(-3, -2)  # (..., 100, 3)
             colour = self.colour_net(torch.cat([pixels.mean(-2), pixels.amax(-2)], -1))
@@ -127,8 +159,24 @@ class SceneParser(nn.Module):
 
 def parser_loss(outputs: tuple[Tensor, Tensor, Tensor], colour: Tensor, shape: Tensor) -> Tensor:
     """Binary cross-entropy on occupancy plus cross-entropy on colour and shape, over the occupied cells only (an
-    empty cell has neither)."""
-    occupied_logit, colour_logits, shape_logits = outputs
+    empty cell has neither).
+
+    ``outputs`` are the three logits of :class:`SceneParser`; ``colour`` and ``shape`` the labels of
+    :func:`cell_labels` (-1 for an empty cell).
+
+    Examples
+    --------
+    >>> outputs = (torch.zeros(1, 9), torch.zeros(1, 9, 4), torch.zeros(1, 9, 3))
+    >>> colour = torch.tensor([[0, -1, -1, -1, -1, -1, -1, -1, -1]])
+    >>> round(parser_loss(outputs, colour, colour).item(), 3)   # log 2 + log 4 + log 3
+    3.178
+    """
+    if not isinstance(outputs, (tuple, list)) or len(outputs) != 3:
+        raise TypeError(f"parser_loss: outputs must be the three logits of SceneParser, got {type(outputs).__name__}")
+    occupied_logit = check_tensor("parser_loss", "outputs[0]", outputs[0])
+    colour_logits = check_tensor("parser_loss", "outputs[1]", outputs[1], shape=(*occupied_logit.shape, len(COLOURS)))
+    shape_logits = check_tensor("parser_loss", "outputs[2]", outputs[2], shape=(*occupied_logit.shape, len(SHAPES)))
+    _check_labels("parser_loss", colour, shape, occupied_logit.shape)
     occupied = colour >= 0
     loss = nn.functional.binary_cross_entropy_with_logits(occupied_logit, occupied.float())
     if occupied.any():
@@ -139,15 +187,22 @@ def parser_loss(outputs: tuple[Tensor, Tensor, Tensor], colour: Tensor, shape: T
 
 def fit_scene_parser(parser: SceneParser, tiles: Tensor, colour: Tensor, shape: Tensor, *, epochs: int = 8,
                      batch_size: int = 1024, lr: float = 3e-3, progress: bool | None = None) -> list[float]:
-    """Train a :class:`SceneParser` on cells (from :func:`cell_labels`) with Adam; returns the loss per epoch."""
+    """Train a :class:`SceneParser` on cells (from :func:`cell_labels`) with Adam; returns the loss per epoch.
+
+    Examples
+    --------
+    >>> colour = torch.tensor([[0, -1, -1, -1, -1, -1, -1, -1, -1]] * 2)
+    >>> losses = fit_scene_parser(SceneParser(width=8), torch.rand(2, 9, 10, 10, 3), colour, colour, epochs=2,
+    ...                           progress=False)
+    >>> len(losses)
+    2
+    """
     check_positive("fit_scene_parser", epochs=epochs, batch_size=batch_size)
     if not isinstance(parser, SceneParser):
         raise TypeError(f"fit_scene_parser: parser must be a SceneParser, got {type(parser).__name__}")
     if not lr > 0:
         raise ValueError(f"fit_scene_parser: lr must be positive, got {lr!r}")
-    if not (tiles.shape[:-3] == colour.shape == shape.shape):
-        raise ValueError(f"fit_scene_parser: tiles {tuple(tiles.shape)}, colour {tuple(colour.shape)} and shape "
-                         f"{tuple(shape.shape)} must describe the same cells")
+    _check_labels("fit_scene_parser", colour, shape, _check_tiles("fit_scene_parser", tiles).shape[:-3])
     device = get_device()
     tiles, colour, shape = (x.reshape(-1, *x.shape[len(colour.shape):]).to(device) for x in (tiles, colour, shape))
     losses = []
@@ -176,11 +231,19 @@ def _predict(parser: SceneParser, tiles: Tensor, threshold: float) -> tuple[np.n
 
 def parse_scene(parser: SceneParser, images: Tensor, threshold: float = 0.5) -> list[dict] | list[list[dict]]:
     """The table of objects the parser reads off an image ``(30, 30, 3)`` (or a list of tables for ``(n, 30, 30,
-    3)``): one ``{"colour", "shape", "cell"}`` per cell whose occupancy probability exceeds ``threshold``."""
+    3)``): one ``{"colour", "shape", "cell"}`` per cell whose occupancy probability exceeds ``threshold``.
+
+    Examples
+    --------
+    >>> tables = parse_scene(SceneParser(width=8), torch.zeros(2, 30, 30, 3), threshold=0.99)
+    >>> len(tables)   # one table per image (an untrained parser finds what chance gives)
+    2
+    """
     if not isinstance(parser, SceneParser):
         raise TypeError(f"parse_scene: parser must be a SceneParser, got {type(parser).__name__}")
-    if not 0 < threshold < 1:
-        raise ValueError(f"parse_scene: threshold must be in (0, 1), got {threshold!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise ValueError(f"parse_scene: threshold must be a number in (0, 1), got {threshold!r}")
+    check_tensor("parse_scene", "images", images, dim=(3, 4), kind="any")
     single = isinstance(images, Tensor) and images.dim() == 3
     tiles = cell_tiles(images[None] if single else images)
     occupied, colour, shape = _predict(parser, tiles, threshold)
@@ -191,12 +254,17 @@ def parse_scene(parser: SceneParser, images: Tensor, threshold: float = 0.5) -> 
 
 def parser_accuracy(parser: SceneParser, tiles: Tensor, colour: Tensor, shape: Tensor) -> dict[str, float]:
     """Accuracy per attribute: ``occupied`` over all cells, ``colour`` and ``shape`` over the occupied cells, and
-    ``table``, the share of scenes whose whole table is right."""
+    ``table``, the share of scenes whose whole table is right.
+
+    Examples
+    --------
+    >>> colour = torch.tensor([[0, -1, -1, -1, -1, -1, -1, -1, -1]])
+    >>> sorted(parser_accuracy(SceneParser(width=8), torch.rand(1, 9, 10, 10, 3), colour, colour))
+    ['colour', 'occupied', 'shape', 'table']
+    """
     if not isinstance(parser, SceneParser):
         raise TypeError(f"parser_accuracy: parser must be a SceneParser, got {type(parser).__name__}")
-    if not (tiles.shape[:-3] == colour.shape == shape.shape):
-        raise ValueError(f"parser_accuracy: tiles {tuple(tiles.shape)}, colour {tuple(colour.shape)} and shape "
-                         f"{tuple(shape.shape)} must describe the same cells")
+    _check_labels("parser_accuracy", colour, shape, _check_tiles("parser_accuracy", tiles).shape[:-3])
     occupied_hat, colour_hat, shape_hat = _predict(parser, tiles, 0.5)
     colour, shape = colour.numpy(), shape.numpy()
     occupied = colour >= 0
@@ -247,7 +315,14 @@ def _describe(value, objects) -> str:
 def trace_table(question, table: Sequence[Mapping], knowledge: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The execution trace of a question (string or program) on a table, one row per step: ``step``, ``program
     step`` (``filter_colour[red]``) and ``value`` (a set as ``{red circle @0, …}`` with cells, a count, a yes/no
-    or a word)."""
+    or a word).
+
+    Examples
+    --------
+    >>> table = [{"colour": "red", "shape": "circle", "cell": 0}, {"colour": "blue", "shape": "square", "cell": 4}]
+    >>> trace_table("how many objects are left of the blue square ?", table)["value"].tolist()
+    ['{red circle @0, blue square @4}', '{blue square @4}', '{blue square @4}', '{red circle @0}', '1']
+    """
     program = _question_program(question)
     objects = list(table)
     values = execute_trace(program, objects, knowledge)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_number, check_tensor
 from mmcourse.reasoning.inference.priors import PRIOR_ANSWERS, USUAL_COLOUR, WARM_COLOURS, language_prior_split
 from mmcourse.reasoning.inference.vqa import QuestionEncoder, VQAModel, _check_inputs
 from mmcourse.utils import check_positive
@@ -80,6 +81,8 @@ def rubi_logits(logits: Tensor, question_logits: Tensor) -> Tensor:
     >>> rubi_logits(torch.tensor([[2.0, -2.0]]), torch.tensor([[0.0, 0.0]]))
     tensor([[ 1., -1.]])
     """
+    check_tensor("rubi_logits", "logits", logits)
+    check_tensor("rubi_logits", "question_logits", question_logits)
     if logits.shape != question_logits.shape:
         raise ValueError(f"rubi_logits: logits and question_logits must have the same shape, got "
                          f"{tuple(logits.shape)} and {tuple(question_logits.shape)}")
@@ -117,8 +120,7 @@ class RUBi(nn.Module):
     def __init__(self, model: VQAModel, question_weight: float = 1.0):
         super().__init__()
         self.model = _base(model, "RUBi")
-        if isinstance(question_weight, bool) or not isinstance(question_weight, (int, float)) or question_weight < 0:
-            raise ValueError(f"RUBi: question_weight must be a number >= 0, got {question_weight!r}")
+        check_number("RUBi", "question_weight", question_weight, low=0)
         self.question_branch = _branch(model.dim, model.n_answers)
         self.question_weight = float(question_weight)
 
@@ -154,6 +156,9 @@ def total_indirect_effect(z_k: Tensor, z_q: Tensor, z_v: Tensor, c) -> Tensor:
     >>> total_indirect_effect(torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([0.0]), 0.0)
     tensor([0.])
     """
+    for name, z in (("z_k", z_k), ("z_q", z_q), ("z_v", z_v)):
+        check_tensor("total_indirect_effect", name, z)
+    check_number("total_indirect_effect", "c", c.detach() if isinstance(c, Tensor) else c)
     if not z_k.shape == z_q.shape == z_v.shape:
         raise ValueError(f"total_indirect_effect: z_k, z_q, z_v must have the same shape, got {tuple(z_k.shape)}, "
                          f"{tuple(z_q.shape)}, {tuple(z_v.shape)}")

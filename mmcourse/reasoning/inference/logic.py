@@ -20,11 +20,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mmcourse.data.scene_questions import QUESTION_WORDS, decode_question, encode_question, scene_objects
+from collections.abc import Mapping
+
+from mmcourse._checks import check_choice, check_ids, check_module, check_number, check_tensor
+from mmcourse.data.scene_questions import (QUESTION_VOCAB, QUESTION_WORDS, decode_question, encode_question,
+                                           scene_objects)
 from mmcourse.data.scenes import ANSWERS
 from mmcourse.reasoning.concepts.programs import as_program, execute, parse
-from mmcourse.reasoning.inference.vqa import (CellPerception, QuestionEncoder, VQAModel, answer_probabilities, fit_vqa,
-                                              yes_probability)
+from mmcourse.reasoning.inference.vqa import (CellPerception, QuestionEncoder, VQAModel, _check_inputs,
+                                              answer_probabilities, fit_vqa, yes_probability)
 
 __all__ = ["LOGIC_OPS", "t_norm", "frechet_bounds", "consistency_rate", "logic_loss", "compositional_questions",
            "logic_training_loss", "CellPerception", "VQAModel", "fit_vqa", "answer_probabilities", "yes_probability"]
@@ -56,6 +60,14 @@ def _probabilities(where: str, **values) -> list[Tensor]:
                              f"{p.min().item():.3g} to {p.max().item():.3g}")
         out.append(p)
     return out
+
+
+def _same_shape(where: str, pc: Tensor, p1: Tensor, p2: Tensor) -> None:
+    if pc.numel() == 0:
+        raise ValueError(f"{where}: p_composed is empty")
+    if not pc.shape == p1.shape == p2.shape:
+        raise ValueError(f"{where}: p_composed, p1 and p2 must have one shape (one entry per question), got "
+                         f"{tuple(pc.shape)}, {tuple(p1.shape)} and {tuple(p2.shape)}")
 
 
 def t_norm(p1, p2, op) -> Tensor:
@@ -130,8 +142,8 @@ def consistency_rate(p_composed, p1, p2, op, threshold: float = 0.5) -> float:
     0.5
     """
     pc, p1, p2 = _probabilities("consistency_rate", p_composed=p_composed, p1=p1, p2=p2)
-    if pc.numel() == 0:
-        raise ValueError("consistency_rate: p_composed is empty")
+    _same_shape("consistency_rate", pc, p1, p2)
+    check_number("consistency_rate", "threshold", threshold, low=0, high=1)
     code = _op_codes(op, pc.shape, "consistency_rate")
     implied = t_norm((p1 > threshold).double(), (p2 > threshold).double(), code) > 0.5
     return ((pc > threshold) == implied).double().mean().item()
@@ -150,6 +162,7 @@ def logic_loss(p_composed, p1, p2, op, kind: str = "tnorm") -> Tensor:
     tensor(0.5000)
     """
     pc, p1, p2 = _probabilities("logic_loss", p_composed=p_composed, p1=p1, p2=p2)
+    _same_shape("logic_loss", pc, p1, p2)
     if kind == "tnorm":
         return ((pc - t_norm(p1, p2, op)) ** 2).mean()
     if kind == "frechet":
@@ -182,6 +195,15 @@ def compositional_questions(split, n_labelled: int | None = None, relational: bo
         ``image`` (N, 30, 30, 3), ``question`` (N, 16), ``answer`` (N,) 1 = yes, ``op`` (N,) codes into
         :data:`LOGIC_OPS`, ``parts`` (N, 2, 16) (the second all padding for ``not``), ``part_answer`` (N, 2)
         (-1 where there is no second part).
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scene_questions
+    >>> split = load_scene_questions(n_train=4, n_val=1, n_test=1, n_heldout=1, cache=False,
+    ...                              families=("and_exists", "or_exists", "not_exists"))["train"]
+    >>> data = compositional_questions(split, relational=True)
+    >>> tuple(data["parts"].shape), [LOGIC_OPS[k] for k in data["op"]]
+    ((4, 2, 16), ['not', 'not', 'and', 'and'])
     """
     # whole columns at once: indexing a dataset column row by row is slow
     table = split.with_format("numpy")
@@ -233,9 +255,19 @@ def logic_training_loss(model: nn.Module, batch: dict[str, Tensor], weight: floa
     cross-entropy, the logic loss only). ``teach_parts=True`` stops the logic loss's gradient into the parts' answers:
     the parts, simpler and supervised, teach the whole, and a wrong answer to the whole cannot drag a right part.
     Part 4.3.
+
+    Examples
+    --------
+    >>> batch = {"image": torch.rand(2, 30, 30, 3), "question": torch.ones(2, 16, dtype=torch.long),
+    ...          "answer": torch.tensor([1, -1]), "op": torch.tensor([0, 2]),
+    ...          "parts": torch.ones(2, 2, 16, dtype=torch.long), "part_answer": torch.tensor([[1, 1], [0, -1]])}
+    >>> logic_training_loss(VQAModel(8), batch, weight=1.0).dim()
+    0
     """
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-        raise ValueError(f"logic_training_loss: weight must be a number >= 0, got {weight!r}")
+    check_module("logic_training_loss", "model", model, VQAModel)
+    _check_batch("logic_training_loss", batch)
+    check_number("logic_training_loss", "weight", weight, low=0)
+    check_choice("logic_training_loss", "kind", kind, ("tnorm", "frechet"))
     b = len(batch["question"])
     cells = model.encode_image(batch["image"])
     questions = torch.cat([batch["question"][:, None], batch["parts"]], dim=1)  # (b, 3, words): whole, part 1, 2
@@ -250,3 +282,23 @@ def logic_training_loss(model: nn.Module, batch: dict[str, Tensor], weight: floa
         loss = loss + weight * logic_loss(p[:, 0], p[:, 1], torch.where(present[:, 2], p[:, 2], p[:, 1]),
                                           batch["op"], kind=kind)
     return loss
+
+
+def _check_batch(where: str, batch) -> None:
+    """``batch`` holds the columns of :func:`compositional_questions`, one row per composed question."""
+    keys = ("image", "question", "answer", "op", "parts", "part_answer")
+    if not isinstance(batch, Mapping) or any(k not in batch for k in keys):
+        raise TypeError(f"{where}: batch must be a dict with the columns {keys} of compositional_questions, got "
+                        f"{sorted(batch) if isinstance(batch, Mapping) else type(batch).__name__}")
+    _check_inputs(batch["image"], batch["question"], where)
+    b, words = batch["question"].shape
+    check_ids(where, "batch['op']", batch["op"], len(LOGIC_OPS), dim=1)
+    check_ids(where, "batch['parts']", batch["parts"], len(QUESTION_VOCAB), dim=3)
+    for name, shape in (("answer", (b,)), ("part_answer", (b, 2))):
+        labels = check_tensor(where, f"batch[{name!r}]", batch[name], shape=shape, kind="int")
+        if int(labels.min()) < -1 or int(labels.max()) > 1:
+            raise ValueError(f"{where}: batch[{name!r}] must hold 1 (yes), 0 (no) or -1 (unlabelled), got values "
+                             f"from {int(labels.min())} to {int(labels.max())}")
+    for name, shape in (("op", (b,)), ("parts", (b, 2, words))):
+        if tuple(batch[name].shape) != shape:
+            raise ValueError(f"{where}: batch[{name!r}] must have shape {shape}, got {tuple(batch[name].shape)}")

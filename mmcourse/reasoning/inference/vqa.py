@@ -22,6 +22,7 @@ from tqdm.auto import trange
 
 from mmcourse.data.scene_questions import QUESTION_VOCAB, QUESTION_WORDS
 from mmcourse.data.scenes import CELL, COLOURS, GRID, IMAGE_SIZE, SHAPES
+from mmcourse._checks import check_ids, check_tensor
 from mmcourse.utils import check_positive, get_device, progress_enabled, trained_on
 
 __all__ = ["CellPerception", "VQAModel", "fit_vqa", "answer_probabilities", "yes_probability"]
@@ -193,6 +194,7 @@ class VQAModel(nn.Module):
 
     def loss(self, image: Tensor, question: Tensor, answer: Tensor) -> Tensor:
         """Cross-entropy of the answers (indices; 1 = yes, 0 = no for a yes/no question)."""
+        check_ids("VQAModel.loss", "answer", answer, self.n_answers, dim=1)
         return nn.functional.cross_entropy(self(image, question), answer.long())
 
 
@@ -264,8 +266,11 @@ def fit_vqa(model: nn.Module, data: Mapping[str, Tensor], loss: Callable[[nn.Mod
     >>> len(fit_vqa(VQAModel(8), data, epochs=2, progress=False))
     2
     """
-    if not isinstance(data, Mapping) or not data or not all(isinstance(v, Tensor) for v in data.values()):
+    if not isinstance(data, Mapping) or not data:
         raise ValueError(f"fit_vqa: data must be a non-empty dict of tensors, got {type(data).__name__}")
+    for key, column in data.items():
+        if check_tensor("fit_vqa", f"data[{key!r}]", column, kind="any").dim() == 0:
+            raise ValueError(f"fit_vqa: data[{key!r}] must have one row per example, got a scalar")
     sizes = {k: len(v) for k, v in data.items()}
     if len(set(sizes.values())) != 1:
         raise ValueError(f"fit_vqa: every column of data must have the same number of rows, got {sizes}")

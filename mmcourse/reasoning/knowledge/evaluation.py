@@ -35,6 +35,8 @@ def retrieval_recall(scores, gold, k: int = 1) -> float:
     g = torch.as_tensor(np.asarray(gold) if not isinstance(gold, torch.Tensor) else gold)
     if s.dim() != 2 or s.shape[0] == 0:
         raise ValueError(f"retrieval_recall: scores must be a non-empty matrix (n, m), got shape {tuple(s.shape)}")
+    if not torch.isfinite(s).all():
+        raise ValueError("retrieval_recall: scores contains NaN or infinite values")
     if g.shape != (s.shape[0],) or g.is_floating_point() or ((g < 0) | (g >= s.shape[1])).any():
         raise ValueError(f"retrieval_recall: gold must be {s.shape[0]} integer key indices in 0..{s.shape[1] - 1}, "
                          f"got shape {tuple(g.shape)}")

@@ -75,6 +75,8 @@ def _check_memory(where: str, query, keys, values, k) -> None:
     for name, t in (("query", query), ("keys", keys), ("values", values)):
         if not isinstance(t, Tensor) or not t.is_floating_point():
             raise TypeError(f"{where}: {name} must be a float tensor, got {type(t).__name__}")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{where}: {name} contains NaN or infinite values")
     if keys.dim() != 2 or values.dim() != 2 or keys.shape[0] != values.shape[0]:
         raise ValueError(f"{where}: keys (m, d) and values (m, v) must have one row per entry, got keys "
                          f"{tuple(keys.shape)} and values {tuple(values.shape)}")
@@ -175,4 +177,5 @@ class KeyValueMemory(nn.Module):
 
     def forward(self, query: Tensor) -> tuple[Tensor, Tensor]:
         """``(retrieved (..., 4), weights (..., 7))`` for queries ``(..., 7)``."""
+        _check_memory("KeyValueMemory", query, self.keys, self.values, self.k)  # named here, not as retrieve
         return retrieve(query, self.keys, self.values, self.k)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.data.scene_questions import PROPERTIES
 from mmcourse.data.scenes import CELL, COLOURS, GRID, SHAPES, crop_regions
 from mmcourse.reasoning.concepts.programs import as_program, check_program
@@ -57,6 +58,7 @@ class ScenePerception(nn.Module):
         if not isinstance(crops, Tensor) or tuple(crops.shape[1:]) != (CELL, CELL, 3):
             raise ValueError(f"ScenePerception: crops must be a tensor (n, {CELL}, {CELL}, 3), got "
                              f"{tuple(getattr(crops, 'shape', ()))}")
+        check_tensor("ScenePerception", "crops", crops)
         return self.net(crops)
 
     @torch.no_grad()
@@ -77,7 +79,16 @@ class ScenePerception(nn.Module):
 
 def perception_data(split) -> tuple[list[Tensor], Tensor]:
     """The cells of a split of :func:`mmcourse.data.load_scene_questions` as ``([crops], labels)`` for
-    :func:`mmcourse.training.fit`: every cell of every scene, labelled 0 (empty) or ``1 + 3·colour + shape``."""
+    :func:`mmcourse.training.fit`: every cell of every scene, labelled 0 (empty) or ``1 + 3·colour + shape``.
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scene_questions
+    >>> split = load_scene_questions(n_train=2, n_val=1, n_test=1, n_heldout=1, cache=False)["train"]
+    >>> [crops], labels = perception_data(split)
+    >>> tuple(crops.shape), tuple(labels.shape)
+    ((18, 10, 10, 3), (18,))
+    """
     columns = _columns(split, ("image", "colour", "shape", "cell"), "perception_data")
     images = columns["image"]
     n = images.shape[0]
@@ -115,7 +126,17 @@ def fact_codes(program) -> list[int]:
 
 def fact_inputs(split, perception: ScenePerception) -> tuple[list[Tensor], Tensor]:
     """A split of fact questions as ``([presence, attributes, codes], answers)`` for :func:`mmcourse.training.fit`
-    and the reasoners: perception (n, 9) and (n, 9, 7), :func:`fact_codes` (n, 4), answer indices (n,)."""
+    and the reasoners: perception (n, 9) and (n, 9, 7), :func:`fact_codes` (n, 4), answer indices (n,).
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scene_questions
+    >>> split = load_scene_questions(n_train=2, n_val=1, n_test=1, n_heldout=1, cache=False,
+    ...                              families=("fact_count", "fact_exists"))["train"]
+    >>> [presence, attributes, codes], answers = fact_inputs(split, ScenePerception())
+    >>> tuple(presence.shape), tuple(attributes.shape), tuple(codes.shape), tuple(answers.shape)
+    ((2, 9), (2, 9, 7), (2, 4), (2,))
+    """
     if not isinstance(perception, ScenePerception):
         raise TypeError(f"fact_inputs: perception must be a ScenePerception, got {type(perception).__name__}")
     columns = _columns(split, ("image", "program", "answer"), "fact_inputs")

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.data.scene_questions import PROPERTIES
 from mmcourse.data.scenes import ANSWERS, COLOURS, SHAPES
 from mmcourse.reasoning.knowledge.evaluation import dependent_questions, fact_lookups, retrieval_recall
@@ -53,6 +54,7 @@ def poisson_binomial(a: Tensor) -> Tensor:
     """
     if not isinstance(a, Tensor) or a.dim() != 2:
         raise ValueError(f"poisson_binomial: a must be a tensor (n, m), got {tuple(getattr(a, 'shape', ()))}")
+    check_tensor("poisson_binomial", "a", a)
     dist = torch.zeros(a.shape[0], a.shape[1] + 1, dtype=a.dtype, device=a.device)
     dist[:, 0] = 1
     for i in range(a.shape[1]):
@@ -72,6 +74,15 @@ class FactReasoner(nn.Module):
     with :math:`h_{i,c}` (:math:`h_{i,s}`) left out when the program has no colour (shape) filter.
     ``forward(presence (n, 9), attributes (n, 9, 7), codes (n, 4))`` returns log-probabilities over
     :data:`mmcourse.data.ANSWERS` (n, 19), so that :func:`mmcourse.training.fit` trains it with cross-entropy.
+
+    Examples
+    --------
+    >>> reasoner = FactReasoner()   # with a knowledge base in which every object has every property:
+    >>> reasoner.has_property = lambda attributes, prop: torch.ones(attributes.shape[:2])
+    >>> codes = torch.tensor([fact_codes(["scene", "filter_fact[hot]", "count"])])
+    >>> log_p = reasoner(torch.tensor([[1.0, 1.0, 0, 0, 0, 0, 0, 0, 0]]), torch.rand(1, 9, 7), codes)
+    >>> ANSWERS[int(log_p.argmax())]   # two objects, both hot
+    '2'
     """
 
     def has_property(self, attributes: Tensor, prop: Tensor) -> Tensor:  # pragma: no cover - abstract
@@ -102,9 +113,9 @@ def _attribute(attributes: Tensor, index: Tensor, offset: int) -> Tensor:
 
 
 def _check_inputs(where: str, presence, attributes, codes) -> None:
-    for name, t in (("presence", presence), ("attributes", attributes), ("codes", codes)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{where}: {name} must be a tensor, got {type(t).__name__}")
+    check_tensor(where, "presence", presence, dim=2)
+    check_tensor(where, "attributes", attributes, dim=3)
+    check_tensor(where, "codes", codes, kind="any")
     n = presence.shape[0]
     if presence.dim() != 2 or tuple(attributes.shape) != (n, presence.shape[1], len(SUBJECTS)):
         raise ValueError(f"{where}: presence must be (n, cells) and attributes (n, cells, {len(SUBJECTS)}), got "

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from mmcourse._checks import check_same_rows, check_tensor
+
 from mmcourse.reasoning.structure.temporal import TEMPORAL_MODELS, make_temporal_model
 from mmcourse.representation.heterogeneous.search import SearchResult, successive_halving
 from mmcourse.utils import check_positive
@@ -110,9 +112,23 @@ def search_temporal_structure(train: tuple[Sequence[Tensor], Tensor], val: tuple
     if not space or not all(isinstance(s, TemporalStructure) for s in space):
         raise TypeError(f"search_temporal_structure: space must be a non-empty list of TemporalStructure, got "
                         f"{[type(s).__name__ for s in space]}")
+    for name, data in (("train", train), ("val", val)):
+        _check_split("search_temporal_structure", name, data)
     xs, y = train
     input_dims, num_classes = [x.shape[-1] for x in xs], int(y.max()) + 1
     result = successive_halving(space, lambda s: s.build(input_dims, num_classes), train, val, **kwargs)
     by_name = {str(s): s for s in space}
     result.table.insert(0, "fusion", [by_name[name].fusion for name in result.table.index])
     return result
+
+
+def _check_split(where: str, name: str, data) -> None:
+    """``data`` is ``(list of (batch, steps, d_m) sequences, labels (batch,))``, as from ``as_tensors``."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2 or not isinstance(data[0], (tuple, list)) or not data[0]:
+        raise TypeError(f"{where}: {name} must be a pair (list of sequences (batch, steps, d), labels), got "
+                        f"{type(data).__name__}")
+    xs, y = data
+    for m, x in enumerate(xs):
+        check_tensor(where, f"{name}[0][{m}]", x, dim=3)
+    check_tensor(where, f"{name}[1]", y, dim=1, kind="int")
+    check_same_rows(where, **{f"{name}[0][{m}]": x for m, x in enumerate(xs)}, **{f"{name}[1]": y})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_ids, check_tensor
 from mmcourse.data.scene_questions import QUESTION_VOCAB
 from mmcourse.data.scenes import ANSWERS, GRID
 from mmcourse.reasoning.structure.modules_blocks import CellEncoder
@@ -40,6 +41,8 @@ def apply_film(features: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
         if not isinstance(value, Tensor) or tuple(value.shape) != want:
             raise ValueError(f"apply_film: {name} must have shape (batch, channels) = {want}, got "
                              f"{getattr(value, 'shape', type(value).__name__)}")
+    for name, value in (("features", features), ("gamma", gamma), ("beta", beta)):
+        check_tensor("apply_film", name, value)
     return gamma[:, None, :] * features + beta[:, None, :]
 
 
@@ -90,6 +93,7 @@ class FiLMModel(nn.Module):
         if not isinstance(questions, Tensor) or questions.dim() != 2 or questions.is_floating_point():
             raise ValueError(f"FiLMModel: questions must be (batch, words) integer ids, got "
                              f"{getattr(questions, 'shape', type(questions).__name__)}")
+        check_ids("FiLMModel", "questions", questions, len(QUESTION_VOCAB))
         lengths = (questions != 0).sum(1).clamp(min=1)
         states, _ = self.gru(self.words(questions))
         return states[torch.arange(len(questions), device=questions.device), lengths - 1]

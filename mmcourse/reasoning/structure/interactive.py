@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mmcourse._checks import check_ids, check_module, check_number, check_tensor
 from mmcourse.data.gridworld import GRID_ACTIONS, GRID_CHANNELS, GRID_VOCAB, GridWorld
 from mmcourse.reasoning.structure.interactive_rl import discounted_returns, fit_reinforce, reinforce_loss
 from mmcourse.reasoning.structure.interactive_rollout import Rollout, plot_episodes, random_policy, rollout
@@ -75,12 +76,15 @@ class InstructionAgent(nn.Module):
 
     def forward(self, grid: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
         """Action logits ``(n, 4)`` of grids ``(n, 8, size, size)`` and instructions ``(n, L)`` (word ids)."""
+        check_tensor("InstructionAgent", "grid", grid)
+        check_tensor("InstructionAgent", "instruction", instruction, kind="int")
         if grid.dim() != 4 or grid.shape[1:] != (GRID_CHANNELS, self.size, self.size):
             raise ValueError(f"InstructionAgent: grid must have shape (n, {GRID_CHANNELS}, {self.size}, "
                              f"{self.size}), got {tuple(grid.shape)}")
         if instruction.dim() != 2 or len(instruction) != len(grid):
             raise ValueError(f"InstructionAgent: instruction must have shape ({len(grid)}, L), "
                              f"got {tuple(instruction.shape)}")
+        check_ids("InstructionAgent", "instruction", instruction, len(GRID_VOCAB))
         if self.conditioning == "blind":
             instruction = torch.zeros_like(instruction)  # a constant instruction: the words cannot matter
         words = (instruction != 0).unsqueeze(-1).float()
@@ -110,9 +114,12 @@ def egocentric_view(features: torch.Tensor, agent: torch.Tensor) -> torch.Tensor
             [0, 0, 1, 1, 1],
             [0, 0, 1, 1, 1]], dtype=torch.int32)
     """
+    check_tensor("egocentric_view", "features", features, dim=4)
+    check_tensor("egocentric_view", "agent", agent, kind="int")
     n, _, s, _ = features.shape
     if agent.shape != (n, 2):
         raise ValueError(f"egocentric_view: agent must have shape ({n}, 2), got {tuple(agent.shape)}")
+    check_ids("egocentric_view", "agent", agent, s)  # (row, column) of a cell of the s × s grid
     padded = F.pad(torch.cat([features, features.new_ones(n, 1, s, s)], 1), (s - 1,) * 4)
     offsets = torch.arange(2 * s - 1, device=features.device)
     rows = (agent[:, :1] + offsets)[:, :, None]  # view row i is grid row (agent row + i − (s − 1))
@@ -155,7 +162,12 @@ def fit_imitation(agent: nn.Module, grids: torch.Tensor, instructions: torch.Ten
     >>> len(fit_imitation(InstructionAgent(width=4), *demos, steps=3, batch_size=8))
     3
     """
+    check_module("fit_imitation", "agent", agent)
+    check_tensor("fit_imitation", "grids", grids, dim=4)
+    check_tensor("fit_imitation", "instructions", instructions, dim=2, kind="int")
+    check_ids("fit_imitation", "actions", actions, len(GRID_ACTIONS), dim=1)
     check_positive("fit_imitation", steps=steps, batch_size=batch_size)
+    check_number("fit_imitation", "lr", lr, low=0, low_open=True)
     if not len(grids) == len(instructions) == len(actions):
         raise ValueError(f"fit_imitation: grids, instructions and actions must have the same length, got "
                          f"{len(grids)}, {len(instructions)} and {len(actions)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mmcourse._checks import check_module, check_number, check_tensor
 from mmcourse.data.gridworld import GridWorld
 from mmcourse.reasoning.structure.interactive_rollout import rollout
 from mmcourse.utils import check_positive
@@ -41,6 +42,7 @@ def discounted_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
     if not isinstance(rewards, torch.Tensor) or rewards.dim() != 2:
         raise ValueError(f"discounted_returns: rewards must be a tensor of shape (n, T), got "
                          f"{tuple(rewards.shape) if isinstance(rewards, torch.Tensor) else type(rewards).__name__}")
+    check_tensor("discounted_returns", "rewards", rewards)
     if not 0 <= gamma <= 1:
         raise ValueError(f"discounted_returns: gamma must be in [0, 1], got {gamma!r}")
     returns = torch.zeros_like(rewards)
@@ -77,6 +79,13 @@ def reinforce_loss(log_probs: torch.Tensor, returns: torch.Tensor, mask: torch.T
     >>> reinforce_loss(torch.log(torch.tensor([[0.5, 0.5]])), torch.tensor([[1., 1.]]), torch.tensor([[True, False]]))
     tensor(0.6931)
     """
+    check_tensor("reinforce_loss", "log_probs", log_probs)
+    check_tensor("reinforce_loss", "returns", returns)
+    check_tensor("reinforce_loss", "mask", mask, kind="any")
+    if isinstance(baseline, torch.Tensor):
+        check_tensor("reinforce_loss", "baseline", baseline)
+    else:
+        check_number("reinforce_loss", "baseline", baseline)
     if not log_probs.shape == returns.shape == mask.shape or log_probs.dim() != 2:
         raise ValueError(f"reinforce_loss: log_probs, returns and mask must have one shape (n, T), got "
                          f"{tuple(log_probs.shape)}, {tuple(returns.shape)} and {tuple(mask.shape)}")
@@ -118,7 +127,11 @@ def fit_reinforce(agent: nn.Module, world: GridWorld, *, updates: int = 100, epi
     >>> history["episodes"]
     [8, 16]
     """
+    check_module("fit_reinforce", "agent", agent)
+    check_module("fit_reinforce", "world", world, GridWorld)
     check_positive("fit_reinforce", updates=updates, episodes=episodes)
+    check_number("fit_reinforce", "lr", lr, low=0, low_open=True)
+    check_number("fit_reinforce", "gamma", gamma, low=0, high=1)
     optimiser = torch.optim.Adam(agent.parameters(), lr=lr)
     history: dict[str, list[float]] = {"episodes": [], "success": [], "loss": []}
     for update in range(updates):

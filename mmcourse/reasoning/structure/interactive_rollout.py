@@ -10,13 +10,25 @@ import torch
 from plotly.subplots import make_subplots
 from torch.nn import functional as F
 
+from mmcourse._checks import check_int, check_module, check_same_rows, check_tensor
 from mmcourse.data.gridworld import GRID_ACTIONS, GridWorld
 
 __all__ = ["Rollout", "rollout", "random_policy", "plot_episodes"]
 
 
 def random_policy(grid: torch.Tensor, instruction: torch.Tensor) -> torch.Tensor:
-    """Uniform logits (zeros) over the four moves: with ``rollout(..., greedy=False)``, a random walk."""
+    """Uniform logits (zeros) over the four moves: with ``rollout(..., greedy=False)``, a random walk.
+
+    Examples
+    --------
+    >>> grid, words = GridWorld().reset(2, seed=0)
+    >>> random_policy(grid, words)
+    tensor([[0., 0., 0., 0.],
+            [0., 0., 0., 0.]])
+    """
+    check_tensor("random_policy", "grid", grid, dim=4)
+    check_tensor("random_policy", "instruction", instruction, dim=2, kind="int")
+    check_same_rows("random_policy", grid=grid, instruction=instruction)
     return torch.zeros(len(grid), len(GRID_ACTIONS))
 
 
@@ -113,10 +125,20 @@ def plot_episodes(run: Rollout, episodes, *, columns: int | None = None, height:
     Returns
     -------
     plotly.graph_objects.Figure
+
+    Examples
+    --------
+    >>> run = rollout(random_policy, GridWorld(), 4, seed=0, greedy=False)
+    >>> len(plot_episodes(run, [0, 1], columns=2).layout.annotations)   # one title per panel
+    2
     """
     from mmcourse.data.scenes import RGB, COLOURS
 
-    episodes = [int(i) for i in episodes]
+    check_module("plot_episodes", "run", run, Rollout)
+    if columns is not None:
+        check_int("plot_episodes", "columns", columns, low=1)
+    check_int("plot_episodes", "height", height, low=1)
+    episodes = [check_int("plot_episodes", "episodes[i]", i) for i in episodes]
     bad = [i for i in episodes if not 0 <= i < len(run.success)]
     if not episodes or bad:
         raise ValueError(f"plot_episodes: episodes must be indices in 0..{len(run.success) - 1}, got {episodes}")

@@ -175,7 +175,19 @@ def exists_module(a: Tensor, sharpness: Tensor | float = 8.0) -> Tensor:
 
 
 def answer_logits(p: Tensor) -> Tensor:
-    r"""A yes/no probability ``p`` as answer logits: ``log p`` for "yes", ``log(1 − p)`` for "no"."""
+    r"""A yes/no probability ``p`` ``(batch,)`` as answer logits ``(batch, len(ANSWERS))``: ``log p`` for "yes",
+    ``log(1 − p)`` for "no", and a very low logit for every other answer.
+
+    Examples
+    --------
+    >>> logits = answer_logits(torch.tensor([0.9]))
+    >>> ANSWERS[logits.argmax().item()], round(logits.softmax(1)[0, ANSWERS.index("yes")].item(), 3)
+    ('yes', 0.9)
+    """
+    _check_tensor("answer_logits", "p", p)
+    if p.dim() != 1 or p.shape[0] == 0 or (p < 0).any() or (p > 1).any():
+        raise ValueError(f"answer_logits: p must be a non-empty tensor (batch,) of probabilities in [0, 1], got "
+                         f"shape {tuple(p.shape)}")
     p = p.clamp(1e-6, 1 - 1e-6)
     logits = p.new_full((p.shape[0], len(ANSWERS)), MASKED)
     logits[:, ANSWERS.index("yes")] = p.log()

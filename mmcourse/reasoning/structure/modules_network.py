@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.data.scene_questions import RELATIONS
 from mmcourse.data.scenes import ANSWERS
 from mmcourse.reasoning.concepts.programs import OPERATIONS, as_program, check_program
@@ -106,6 +107,7 @@ class NeuralModuleNetwork(nn.Module):
     def forward(self, images: Tensor, questions, programs) -> Tensor:
         """Answer logits ``(batch, len(ANSWERS))`` for ``images`` ``(batch, 30, 30, 3)`` and one program per image
         (``questions`` is ignored: the module network reads the program)."""
+        check_tensor("NeuralModuleNetwork", "images", images, dim=4)
         if not isinstance(programs, (list, tuple)) or len(programs) != len(images):
             got = f"{len(programs)} programs" if isinstance(programs, (list, tuple)) else type(programs).__name__
             raise ValueError(f"NeuralModuleNetwork: programs must be a list of {len(images)} programs (one per "

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_module
 from mmcourse.reasoning.structure.modules_network import encode_program
 from mmcourse.utils import check_positive, get_device, progress_enabled, trained_on
 
@@ -38,7 +39,15 @@ class ReasoningData:
 
 
 def reasoning_data(split) -> ReasoningData:
-    """The tensors of a split of :func:`mmcourse.data.load_scene_questions` (see :class:`ReasoningData`)."""
+    """The tensors of a split of :func:`mmcourse.data.load_scene_questions` (see :class:`ReasoningData`).
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scene_questions
+    >>> data = reasoning_data(load_scene_questions(n_train=4, n_val=1, n_test=1, n_heldout=1, cache=False)["train"])
+    >>> len(data), tuple(data.images.shape), tuple(data.questions.shape)
+    (4, (4, 30, 30, 3), (4, 16))
+    """
     if isinstance(split, ReasoningData):
         return split
     columns = getattr(split, "column_names", ())
@@ -100,7 +109,16 @@ def fit_reasoner(model: nn.Module, data, *, epochs: int = 10, batch_size: int = 
         shuffled batches of mixed questions (what suits a flat model: no batch pulls it towards one kind).
     max_length : int, optional
         Train only on programs of at most this many steps (a curriculum's first stage).
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scene_questions
+    >>> from mmcourse.reasoning import NeuralModuleNetwork
+    >>> split = load_scene_questions(n_train=8, n_val=1, n_test=1, n_heldout=1, cache=False)["train"]
+    >>> len(fit_reasoner(NeuralModuleNetwork(dim=8, hidden=16), split, epochs=2, progress=False))
+    2
     """
+    check_module("fit_reasoner", "model", model)
     data = reasoning_data(data)
     check_positive("fit_reasoner", epochs=epochs, batch_size=batch_size)
     if not lr > 0:
@@ -139,7 +157,18 @@ def evaluate_reasoner(model: nn.Module, data, *, batch_size: int = 1024) -> dict
     -------
     dict with ``"accuracy"`` (float), ``"families"`` (``{family: accuracy}`` for the families present) and
     ``"predictions"`` (``(n,)`` answer indices).
+
+    Examples
+    --------
+    >>> from mmcourse.data import load_scene_questions
+    >>> from mmcourse.reasoning import FiLMModel
+    >>> split = load_scene_questions(n_train=8, n_val=1, n_test=1, n_heldout=1, cache=False)["train"]
+    >>> result = evaluate_reasoner(FiLMModel(dim=8, hidden=16, blocks=1), split)
+    >>> sorted(result), tuple(result["predictions"].shape)
+    (['accuracy', 'families', 'predictions'], (8,))
     """
+    check_module("evaluate_reasoner", "model", model)
+    check_positive("evaluate_reasoner", batch_size=batch_size)
     data = reasoning_data(data)
     was_training = model.training
     model.eval()

@@ -23,7 +23,16 @@ __all__ = ["EarlyFusionGRU", "LateFusionGRU", "check_sequences"]
 
 def check_sequences(xs: Sequence[Tensor], dims: Sequence[int], where: str) -> None:
     """Raise a ``ValueError`` (or ``TypeError``) naming ``where`` unless ``xs`` holds one ``(batch, steps, d_m)``
-    float tensor per modality, with ``d_m = dims[m]``, one batch size, one length and no NaN or infinity."""
+    float tensor per modality, with ``d_m = dims[m]``, one batch size, one length and no NaN or infinity.
+
+    Examples
+    --------
+    >>> check_sequences([torch.zeros(3, 5, 4), torch.zeros(3, 5, 2)], [4, 2], "my_model")
+    >>> check_sequences([torch.zeros(3, 5, 4), torch.zeros(2, 5, 2)], [4, 2], "my_model")
+    Traceback (most recent call last):
+    ...
+    ValueError: my_model: mismatched batch or length: modality 1 has (batch, steps) = (3, 5), modality 2 has (2, 5)
+    """
     if len(xs) != len(dims):
         raise ValueError(f"{where}: expected {len(dims)} modalities (feature sizes {list(dims)}), got {len(xs)}")
     for m, (x, d) in enumerate(zip(xs, dims), start=1):

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_module, check_tensor
 from mmcourse.reasoning.structure.recurrent import EarlyFusionGRU, LateFusionGRU, _check_dims, check_sequences
 
 RETAIN_BIAS = 2.0  # the retain gate's initial bias: σ(2) ≈ 0.88
@@ -58,13 +59,34 @@ def delta_memory_attention(c_window: Tensor, attend: nn.Module) -> tuple[Tensor,
 
     ``c_window`` holds ``[c_{t-1}; c_t]`` in its last axis (K coordinates); ``attend`` is the network ``D_a``.
     Returns the weights ``a`` and the attended states ``ĉ``, both shaped like ``c_window``.
+
+    Examples
+    --------
+    >>> a, attended = delta_memory_attention(torch.ones(2, 4), nn.Linear(4, 4))
+    >>> tuple(a.shape), round(a.sum(-1)[0].item(), 3)   # the weights sum to K = 4
+    ((2, 4), 4.0)
     """
+    check_tensor("delta_memory_attention", "c_window", c_window)
+    if c_window.dim() == 0:
+        raise ValueError("delta_memory_attention: c_window must have a last axis of K coordinates, got a scalar")
+    check_module("delta_memory_attention", "attend", attend)
     a = c_window.shape[-1] * torch.softmax(attend(c_window), dim=-1)  # K ·: uniform weights leave c as it is
     return a, a * c_window
 
 
 def gated_memory_update(u_prev: Tensor, u_hat: Tensor, gamma1: Tensor, gamma2: Tensor) -> Tensor:
-    """The multi-view gated memory: ``u_t = γ1 ⊙ u_{t-1} + γ2 ⊙ û_t`` (retain the old, write the new)."""
+    """The multi-view gated memory: ``u_t = γ1 ⊙ u_{t-1} + γ2 ⊙ û_t`` (retain the old, write the new).
+
+    Examples
+    --------
+    >>> gated_memory_update(torch.ones(1, 2), torch.zeros(1, 2), torch.tensor([[1.0, 0.5]]), torch.ones(1, 2))
+    tensor([[1.0000, 0.5000]])
+    """
+    for name, value in (("u_prev", u_prev), ("u_hat", u_hat), ("gamma1", gamma1), ("gamma2", gamma2)):
+        check_tensor("gated_memory_update", name, value)
+        if value.shape != u_prev.shape:
+            raise ValueError(f"gated_memory_update: {name} must have the shape of u_prev, {tuple(u_prev.shape)}, "
+                             f"got {tuple(value.shape)}")
     return gamma1 * u_prev + gamma2 * u_hat
 
 

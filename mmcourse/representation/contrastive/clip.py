@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_number, check_same_rows, check_tensor
 from mmcourse.encoders import MLPEncoder
 from mmcourse.utils import get_device, progress_enabled, trained_on
 
@@ -195,7 +196,9 @@ class ContrastiveModel(nn.Module):
 
     def forward(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor]:
         """The two modalities' embeddings ``(z1, z2)``, each of shape ``(batch, dim)`` and unit length."""
-        return self.embed(x1, 0), self.embed(x2, 1)
+        z1, z2 = self.embed(x1, 0), self.embed(x2, 1)   # each checks its input's shape
+        check_same_rows("ContrastiveModel", x1=x1, x2=x2)
+        return z1, z2
 
     def loss(self, x1: Tensor, x2: Tensor) -> Tensor:
         """:func:`clip_loss` of a batch of pairs at the model's temperature."""
@@ -253,6 +256,10 @@ def fit_contrastive(model: ContrastiveModel, pairs: Sequence[Tensor], *, steps: 
         raise ValueError(f"{where}: pairs must be two tensors (x1, x2), one per modality; from a dataset split, "
                          f"pass as_tensors(split)[0] (the labels are not used)")
     x1, x2 = pairs
+    for name, x in (("x1", x1), ("x2", x2)):
+        if x.dim() < 2:
+            raise ValueError(f"{where}: {name} must be a batch (n, ...) of examples, got shape {tuple(x.shape)}")
+        check_tensor(where, name, x, kind="any")
     if len(x1) != len(x2) or len(x1) < 2:
         raise ValueError(f"{where}: x1 and x2 must hold the same number (≥ 2) of pairs, got {len(x1)} and {len(x2)}")
     for name, value in (("steps", steps), ("batch_size", batch_size)):
@@ -262,6 +269,7 @@ def fit_contrastive(model: ContrastiveModel, pairs: Sequence[Tensor], *, steps: 
         raise ValueError(f"{where}: batch_size must be ≥ 2 (a pair needs negatives), got {batch_size}")
     if not lr > 0:
         raise ValueError(f"{where}: lr must be positive, got {lr!r}")
+    check_number(where, "weight_decay", weight_decay, low=0)
     device = get_device(device)
     with trained_on(model, device):  # back on its own device afterwards
         model.train()

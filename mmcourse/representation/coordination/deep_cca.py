@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_number, check_same_rows, check_tensor
 from mmcourse.utils import get_device, progress_enabled, trained_on
 
 __all__ = ["cca_objective", "DeepCCA", "fit_deep_cca"]
@@ -163,6 +164,7 @@ class DeepCCA(nn.Module):
                 raise ValueError(f"DeepCCA: {name} must be a positive integer, got {value!r}")
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= out_dim):
             raise ValueError(f"DeepCCA: k must be an integer between 1 and out_dim={out_dim}, got k={k!r}")
+        check_number("DeepCCA", "reg", reg, low=0)
         self.encoder_x = _mlp(x_dim, hidden, out_dim)
         self.encoder_y = _mlp(y_dim, hidden, out_dim)
         self.x_dim, self.y_dim, self.out_dim = x_dim, y_dim, out_dim
@@ -173,6 +175,8 @@ class DeepCCA(nn.Module):
             if not isinstance(value, Tensor) or value.dim() != 2 or value.shape[1] != dim:
                 raise ValueError(f"DeepCCA: {name} must be a tensor of shape (batch, {dim}), got "
                                  f"{tuple(getattr(value, 'shape', ())) or type(value).__name__}")
+            check_tensor("DeepCCA", name, value)                      # floating-point, non-empty, finite
+        check_same_rows("DeepCCA", x=x, y=y)
         return self.encoder_x(x), self.encoder_y(y)
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
@@ -202,23 +206,33 @@ def fit_deep_cca(model: DeepCCA, x: Tensor, y: Tensor, *, epochs: int = 200, lr:
     -------
     list of float
         The mean batch objective ``corr_k`` of each epoch (it should rise).
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> z = torch.randn(64, 1)                                   # the signal both views share
+    >>> x, y = torch.cat([z, torch.randn(64, 3)], 1), torch.cat([torch.randn(64, 2), z.exp()], 1)
+    >>> history = fit_deep_cca(DeepCCA(4, 3, out_dim=1, hidden=(8,)), x, y, epochs=30, progress=False)
+    >>> len(history), history[-1] > history[0]
+    (30, True)
     """
     if not isinstance(model, DeepCCA):
         raise TypeError(f"fit_deep_cca: model must be a DeepCCA, got {type(model).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"fit_deep_cca: epochs must be a positive integer, got {epochs!r}")
+    check_number("fit_deep_cca", "lr", lr, low=0, low_open=True)
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError(f"fit_deep_cca: x and y must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
-    n = x.shape[0]
+    check_tensor("fit_deep_cca", "x", x, shape=(None, model.x_dim))
+    check_tensor("fit_deep_cca", "y", y, shape=(None, model.y_dim))
+    n = check_same_rows("fit_deep_cca", x=x, y=y)
     batch_size = n if batch_size is None else batch_size
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
         raise ValueError(f"fit_deep_cca: batch_size must be an integer >= 2, got {batch_size!r}")
     device = get_device(device)
     with trained_on(model, device):  # back on its own device afterwards
         x, y = x.to(device), y.to(device)
-        model(x[:2], y[:2])                                  # checks the shapes once, before the loop
-        if y.shape[0] != n:
-            raise ValueError(f"fit_deep_cca: x and y must have the same number of rows, got {n} and {y.shape[0]}")
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         history: list[float] = []
         for _ in trange(epochs, disable=not progress_enabled(progress), desc="epochs", leave=False):

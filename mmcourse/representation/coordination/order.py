@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_number, check_tensor
 from mmcourse.data.hierarchy import ancestor_matrix
 from mmcourse.representation.coordination.deep_cca import _mlp
 from mmcourse.utils import get_device, progress_enabled, trained_on
@@ -133,6 +134,7 @@ def order_violations(e_true, e_false, threshold: float) -> dict[str, float]:
     where = "order_violations"
     e_true = _as_tensor(e_true, "e_true", where).detach().reshape(-1)
     e_false = _as_tensor(e_false, "e_false", where).detach().reshape(-1)
+    threshold = check_number(where, "threshold", threshold)
     if e_true.numel() == 0 or e_false.numel() == 0:
         raise ValueError(f"{where}: need at least one true and one false pair, got {e_true.numel()} and "
                          f"{e_false.numel()}")
@@ -197,6 +199,7 @@ class OrderEmbedding(nn.Module):
         if not isinstance(value, Tensor) or value.dim() != 2 or value.shape[1] != dim:
             raise ValueError(f"OrderEmbedding: {name} must be a tensor of shape (batch, {dim}), got "
                              f"{tuple(getattr(value, 'shape', ())) or type(value).__name__}")
+        check_tensor("OrderEmbedding", name, value, nonempty=False)    # floating-point and finite
 
 
 def _indices(value) -> Tensor:
@@ -237,6 +240,17 @@ def fit_order_embedding(model: OrderEmbedding, x: Tensor, x_parent, y: Tensor, y
     -------
     list of float
         The loss of each epoch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> y_parent = [-1, 0, 0]                          # a root concept and its two children
+    >>> x, x_parent = torch.randn(6, 4), [1, 1, 1, 2, 2, 2]
+    >>> model = OrderEmbedding(4, 3, out_dim=2)
+    >>> losses = fit_order_embedding(model, x, x_parent, torch.eye(3), y_parent, epochs=50, progress=False)
+    >>> len(losses), losses[-1] < losses[0]
+    (50, True)
     """
     where = "fit_order_embedding"
     if not isinstance(model, OrderEmbedding):
@@ -244,8 +258,11 @@ def fit_order_embedding(model: OrderEmbedding, x: Tensor, x_parent, y: Tensor, y
     for name, value in (("epochs", epochs), ("negatives", negatives)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}")
+    check_number(where, "lr", lr, low=0, low_open=True)
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError(f"{where}: x and y must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
+    check_tensor(where, "x", x, shape=(None, model.x_dim))
+    check_tensor(where, "y", y, shape=(None, model.y_dim))
     x_parent, y_parent = _indices(x_parent), _indices(y_parent)
     ancestors = torch.as_tensor(ancestor_matrix(y_parent.numpy()))        # [c, c']: c' is c or above it
     c = ancestors.shape[0]
@@ -257,7 +274,6 @@ def fit_order_embedding(model: OrderEmbedding, x: Tensor, x_parent, y: Tensor, y
     device = get_device(device)
     with trained_on(model, device):  # back on its own device afterwards
         x, y = x.to(device), y.to(device)
-        model(x[:1], y[:1])                                                    # shape checks, once
         children = torch.nonzero(y_parent >= 0).squeeze(1)
         # Specific side of every true pair: samples, then non-root concepts; its general side and allowed negatives.
         general = torch.cat([x_parent, y_parent[children]])

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_number, check_tensor
 from mmcourse.representation.coordination._relation_scores import (_bilinear, _tensor, _translate, bilinear_score,
                                                                     relation_loss, translation_score)
 from mmcourse.representation.coordination.deep_cca import _mlp
@@ -109,6 +110,7 @@ class RelationalCoordination(nn.Module):
         if not isinstance(value, Tensor) or value.dim() != 2 or value.shape[1] != dim:
             raise ValueError(f"RelationalCoordination: {name} must be a tensor of shape (batch, {dim}), got "
                              f"{tuple(getattr(value, 'shape', ())) or type(value).__name__}")
+        check_tensor("RelationalCoordination", name, value, nonempty=False)    # floating-point and finite
 
 
 def fit_relational(model: RelationalCoordination, x: Tensor, y: Tensor, truth: Tensor, *, epochs: int = 150,
@@ -144,13 +146,25 @@ def fit_relational(model: RelationalCoordination, x: Tensor, y: Tensor, truth: T
     -------
     list of float
         The loss of each epoch.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> truth = torch.eye(3, 4, dtype=torch.bool)[None]      # one relation: head i goes with tail i
+    >>> model = RelationalCoordination(5, 2, relations=1, dim=4, hidden=())
+    >>> losses = fit_relational(model, torch.randn(3, 5), torch.randn(4, 2), truth, epochs=40, progress=False)
+    >>> len(losses), losses[-1] < losses[0]
+    (40, True)
     """
     where = "fit_relational"
     if not isinstance(model, RelationalCoordination):
         raise TypeError(f"{where}: model must be a RelationalCoordination, got {type(model).__name__}")
     check_positive(where, epochs=epochs, negatives=negatives)
+    check_number(where, "lr", lr, low=0, low_open=True)
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError(f"{where}: x and y must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
+    check_tensor(where, "x", x, shape=(None, model.x_dim))
+    check_tensor(where, "y", y, shape=(None, model.y_dim))
     if not isinstance(truth, Tensor) or truth.dtype != torch.bool or truth.shape != (model.relations, len(x), len(y)):
         raise ValueError(f"{where}: truth must be a bool tensor of shape (relations, len(x), len(y)) = "
                          f"({model.relations}, {len(x)}, {len(y)}), got {getattr(truth, 'dtype', type(truth))} "

@@ -12,6 +12,7 @@ import math
 import torch  # noqa: F401 (the examples use it)
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 
 __all__ = ["info_nce", "nce_club", "conditional_info_nce", "conditional_nce_club", "Critic"]
 
@@ -20,6 +21,7 @@ def _check_scores(scores, where: str) -> int:
     if not isinstance(scores, Tensor) or scores.dim() != 2 or scores.shape[0] != scores.shape[1] or len(scores) < 2:
         raise ValueError(f"{where}: scores must be a square (B, B) tensor with B ≥ 2 (scores[i, j] = f(a_i, b_j)), "
                          f"got {tuple(scores.shape) if isinstance(scores, Tensor) else type(scores).__name__}")
+    check_tensor(where, "scores", scores)
     return len(scores)
 
 
@@ -199,4 +201,6 @@ class Critic(nn.Module):
                 or (a.shape[1], b.shape[1]) != self.dims or len(a) != len(b)):
             raise ValueError(f"Critic: expected a (B, {self.dims[0]}) and b (B, {self.dims[1]}), got "
                              f"{tuple(getattr(a, 'shape', ()))} and {tuple(getattr(b, 'shape', ()))}")
+        check_tensor("Critic", "a", a)
+        check_tensor("Critic", "b", b)
         return self.g(a) @ self.h(b).T

@@ -9,6 +9,7 @@ import math
 import torch
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
 from mmcourse.representation.fission._bounds import (Critic, conditional_info_nce, conditional_nce_club, info_nce,
                                                       nce_club)
 from mmcourse.utils import check_positive
@@ -27,6 +28,8 @@ def _pair(name: str, value, cols: tuple[int, int], conditional: bool) -> tuple:
                          f"{cols[0]} and {cols[1]} columns, got {[tuple(getattr(t, 'shape', ())) for t in value]}"
                          if isinstance(value, (tuple, list)) else f"fit_critic: {name} must be {what}, got "
                          f"{type(value).__name__}")
+    for i, t in enumerate(value[:2]):
+        check_tensor("fit_critic", f"{name}[{i}]", t)
     return tuple(value)
 
 
@@ -64,8 +67,10 @@ def fit_critic(a: Tensor, b: Tensor, y: Tensor | None = None, *, test: tuple | N
     >>> low < gaussian_mi(0.8) < high
     True
     """
+    check_tensor("fit_critic", "a", a, dim=2)
+    check_tensor("fit_critic", "b", b, dim=2)
     conditional = y is not None
-    cols = (getattr(a, "shape", (0, 0))[-1], getattr(b, "shape", (0, 0))[-1])
+    cols = (a.shape[1], b.shape[1])
     train = _pair("(a, b, y)" if conditional else "(a, b)", (a, b, y) if conditional else (a, b), cols, conditional)
     held_out = train if test is None else _pair("test", test, cols, conditional)
     check_positive("fit_critic", steps=steps)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from mmcourse._checks import check_tensor
+
 __all__ = ["imq_kernel", "mmd", "gaussian_kl"]
 
 
@@ -15,6 +17,7 @@ def _check_samples(where: str, **tensors: Tensor) -> None:
         if not isinstance(t, Tensor) or t.dim() != 2:
             raise ValueError(f"{where}: {name} must be a 2-D tensor (samples, dim), got "
                              f"{tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}")
+        check_tensor(where, name, t)
     dims = {name: t.shape[1] for name, t in tensors.items()}
     if len(set(dims.values())) > 1:
         raise ValueError(f"{where}: the samples must have the same dimension, got {dims}")

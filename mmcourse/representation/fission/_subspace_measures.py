@@ -13,11 +13,34 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from mmcourse._checks import check_int, check_number
 from mmcourse.utils import as_numpy, check_positive
 
 __all__ = ["SubspaceToy", "modality_share", "subspace_distance", "subspace_recovery", "subspace_toy"]
 
 OWNERS = ("shared", "x1", "x2")
+
+
+def _index_groups(where: str, name: str, groups, size: int) -> list[np.ndarray]:
+    """``groups`` as a non-empty list of non-empty integer index arrays with values in ``0 .. size - 1``."""
+    if isinstance(groups, (str, bytes)) or not isinstance(groups, Sequence):
+        raise TypeError(f"{where}: {name} must be a list of index lists, got {type(groups).__name__}")
+    if len(groups) == 0:
+        raise ValueError(f"{where}: {name} is empty; it needs at least one group")
+    checked = []
+    for k, group in enumerate(groups):
+        index = np.asarray(group)
+        if index.ndim != 1 or index.size == 0 or index.dtype.kind not in "iu":
+            raise TypeError(f"{where}: {name}[{k}] must be a non-empty list of integer indices, got {group!r}")
+        if index.min() < 0 or index.max() >= size:
+            raise ValueError(f"{where}: {name}[{k}] must hold indices in 0..{size - 1}, got {index.tolist()}")
+        checked.append(index)
+    return checked
+
+
+def _check_result(where: str, result) -> None:
+    if not all(hasattr(result, a) for a in ("unmixing", "mixing", "groups")):
+        raise TypeError(f"{where}: result must be a SubspaceResult (from fit_subspaces), got {type(result).__name__}")
 
 
 @dataclass
@@ -74,8 +97,8 @@ def subspace_toy(n: int = 2000, owners: Sequence[str] = ("shared", "shared", "x1
         raise ValueError(f"subspace_toy: owners must be a non-empty list of {OWNERS}, got {owners!r}")
     if any(not 0 <= k < len(owners) for k in gaussian):
         raise ValueError(f"subspace_toy: gaussian must list group indices in 0..{len(owners) - 1}, got {gaussian!r}")
-    if noise < 0:
-        raise ValueError(f"subspace_toy: noise must be >= 0, got {noise}")
+    noise = check_number("subspace_toy", "noise", noise, low=0)
+    seed = check_int("subspace_toy", "seed", seed, low=0)
     rng = np.random.default_rng(seed)
     groups = []
     for k in range(len(owners)):
@@ -132,11 +155,24 @@ def subspace_recovery(result, mixing, true_groups: Sequence[Sequence[int]]) -> t
 
     Returns ``(distance, match)``: for each true group j, its distance to its matched learned subspace and that
     subspace's index.
+
+    Example
+    -------
+    >>> from mmcourse.representation.fission.subspaces import fit_isa
+    >>> toy = subspace_toy(n=300, owners=("shared", "x1"), dims=(4, 4), seed=0)
+    >>> distance, match = subspace_recovery(fit_isa(toy.x, n_groups=2, steps=50), toy.mixing, toy.groups)
+    >>> distance.round(2), match        # both true groups found (distance near 0), in the other order
+    (array([0.03, 0.05]), array([1, 0]))
     """
+    _check_result("subspace_recovery", result)
     mixing = as_numpy(mixing, "mixing", "subspace_recovery")
     if mixing.ndim != 2 or mixing.shape[0] != result.unmixing.shape[1]:
         raise ValueError(f"subspace_recovery: mixing must have shape ({result.unmixing.shape[1]}, r), one row per "
                          f"feature, got {mixing.shape}")
+    true_groups = _index_groups("subspace_recovery", "true_groups", true_groups, mixing.shape[1])
+    if len(true_groups) > len(result.groups):
+        raise ValueError(f"subspace_recovery: true_groups lists {len(true_groups)} groups, more than the "
+                         f"{len(result.groups)} learned subspaces they are matched to")
     M = result.unmixing @ mixing
     axes = np.eye(M.shape[1])
     D = np.array([[subspace_distance(M[g].T, axes[:, list(t)]) for t in true_groups] for g in result.groups])
@@ -154,7 +190,16 @@ def modality_share(result, dims: Sequence[int]) -> np.ndarray:
     A_{fj}^2` from modality m, as group factor analysis reads its loadings: about equal shares for a shared
     subspace, close to 1 for a subspace unique to one modality. Standardise each modality first, or the share
     follows the units. Returns an array (K, number of modalities) whose rows sum to 1. Part 2.5.
+
+    Example
+    -------
+    >>> from mmcourse.representation.fission.subspaces import fit_isa
+    >>> toy = subspace_toy(n=300, owners=("shared", "x1"), dims=(4, 4), seed=0)
+    >>> modality_share(fit_isa(toy.x, n_groups=2, steps=50), dims=(4, 4)).round(2)   # unique to x1, then shared
+    array([[1.  , 0.  ],
+           [0.32, 0.68]])
     """
+    _check_result("modality_share", result)
     dims = [int(d) for d in dims]
     if sum(dims) != result.mixing.shape[0] or min(dims) < 1:
         raise ValueError(f"modality_share: dims must be positive and sum to the {result.mixing.shape[0]} features, "

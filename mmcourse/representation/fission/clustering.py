@@ -20,6 +20,9 @@ __all__ = ["cluster_purity", "soft_assignment", "target_distribution"]
 def _labels(name: str, values) -> np.ndarray:
     if isinstance(values, Tensor):
         values = values.detach().cpu().numpy()
+    if isinstance(values, (list, tuple)) and len({isinstance(v, str) for v in values}) > 1:
+        raise TypeError(f"cluster_purity: {name} mixes strings with other labels; give labels of one kind "
+                        f"(NumPy would turn 0 into '0'), got {', '.join(sorted({type(v).__name__ for v in values}))}")
     values = np.asarray(values)
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"cluster_purity: {name} must be a non-empty 1-D array of labels, got shape {values.shape}")

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_int
 from mmcourse.representation.fission.clustering import soft_assignment, target_distribution
 from mmcourse.utils import check_modalities, get_device, progress_enabled, trained_on
 
@@ -114,6 +115,10 @@ class DeepMultimodalClustering(nn.Module):
         self.centroids = nn.Parameter(torch.zeros(num_clusters, embed_dim * len(self.input_dims)))
 
     def _flat(self, xs: Sequence[Tensor]) -> list[Tensor]:
+        for m, x in enumerate(xs, start=1):
+            if isinstance(x, Tensor) and x.dim() >= 1 and len(x) == 0:
+                raise ValueError(f"{type(self).__name__}: modality {m} is empty (shape {tuple(x.shape)}); it needs "
+                                 f"at least one row")
         flat = [x.reshape(x.shape[0], -1) if isinstance(x, Tensor) and x.dim() >= 2 else x for x in xs]
         check_modalities(flat, self.input_dims, type(self).__name__)
         return flat
@@ -198,6 +203,16 @@ def fit_deep_clustering(model: DeepMultimodalClustering, inputs: Sequence[Tensor
     Returns
     -------
     ClusteringHistory
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> x1, x2 = torch.rand(40, 6), torch.rand(40, 4)
+    >>> model = DeepMultimodalClustering((6, 4), num_clusters=3, embed_dim=2, hidden=8)
+    >>> history = fit_deep_clustering(model, [x1, x2], pretrain_epochs=3, epochs=2, progress=False)
+    >>> len(history.pretrain), len(history.kl), model.predict(x1, x2).shape
+    (3, 2, torch.Size([40]))
     """
     from sklearn.cluster import KMeans
 
@@ -215,6 +230,7 @@ def fit_deep_clustering(model: DeepMultimodalClustering, inputs: Sequence[Tensor
     if isinstance(recon_weight, bool) or not isinstance(recon_weight, (int, float)) or \
             not 0 <= recon_weight < float("inf"):
         raise ValueError(f"{where}: recon_weight must be a finite number ≥ 0, got {recon_weight!r}")
+    check_int(where, "seed", seed, low=0, high=2**32 - 1)   # the range of k-means' random_state
     n = inputs[0].shape[0]
     if n < model.num_clusters:
         raise ValueError(f"{where}: need at least num_clusters={model.num_clusters} examples, got {n}")

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.representation.fission._bounds import (Critic, conditional_info_nce, conditional_nce_club, info_nce,
                                                       nce_club)
 from mmcourse.representation.fission._bounds import __all__ as _bounds_all
@@ -152,16 +153,17 @@ class FactorCL(nn.Module):
         """The parameters of the two NCE-CLUB critics (trained by :meth:`critic_loss` only)."""
         return [*self.club_unique.parameters(), *self.club_shared_given_y.parameters()]
 
-    def _check(self, x1: Tensor, x2: Tensor, y: Tensor | None = None) -> None:
+    def _check(self, x1: Tensor, x2: Tensor, y: Tensor | None = None, where: str = "FactorCL") -> None:
         for m, x in enumerate((x1, x2)):
             if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != self.in_dims[m]:
-                raise ValueError(f"FactorCL: x{m + 1} must be (batch, {self.in_dims[m]}), got "
+                raise ValueError(f"{where}: x{m + 1} must be (batch, {self.in_dims[m]}), got "
                                  f"{tuple(getattr(x, 'shape', ())) or type(x).__name__}")
+            check_tensor(where, f"x{m + 1}", x)
         if len(x1) != len(x2) or len(x1) < 2:
-            raise ValueError(f"FactorCL: x1 and x2 need the same batch size ≥ 2, got {len(x1)} and {len(x2)}")
+            raise ValueError(f"{where}: x1 and x2 need the same batch size ≥ 2, got {len(x1)} and {len(x2)}")
         if y is not None and (not isinstance(y, Tensor) or y.shape != (len(x1),) or y.is_floating_point()
                               or int(y.min()) < 0 or int(y.max()) >= self.num_classes):
-            raise ValueError(f"FactorCL: y must be ({len(x1)},) integer classes in [0, {self.num_classes}), got "
+            raise ValueError(f"{where}: y must be ({len(x1)},) integer classes in [0, {self.num_classes}), got "
                              f"{y if not isinstance(y, Tensor) else tuple(y.shape)}")
 
     def forward(self, x1: Tensor, x2: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -251,7 +253,7 @@ def fit_factorcl(model: FactorCL, x1: Tensor, x2: Tensor, y: Tensor, *, steps: i
     check_positive("fit_factorcl", steps=steps, batch_size=batch_size, critic_steps=critic_steps)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
         raise ValueError(f"fit_factorcl: lr must be a positive number, got {lr!r}")
-    model._check(x1, x2, y)
+    model._check(x1, x2, y, where="fit_factorcl")
     device = get_device(device)
     club = set(map(id, model.club_parameters()))
     history = FactorCLHistory()

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_ids, check_tensor
 from mmcourse.utils import check_modalities, get_device, progress_enabled, trained_on
 
 __all__ = ["FactorizedModel", "Factors", "FactorizedLoss", "FactorizedHistory", "decorrelation_penalty",
@@ -72,6 +73,8 @@ def decorrelation_penalty(a: Tensor, b: Tensor, eps: float = 1e-5) -> Tensor:
         if not isinstance(t, Tensor) or t.dim() != 2:
             raise ValueError(f"decorrelation_penalty: {name} must be a 2-D tensor (batch, units), got "
                              f"{tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}")
+        check_tensor("decorrelation_penalty", name, t)
+    eps = _check_weight("decorrelation_penalty", "eps", eps)
     if a.shape[0] != b.shape[0] or a.shape[0] < 2:
         raise ValueError(f"decorrelation_penalty: a and b must have the same number of rows n ≥ 2, got "
                          f"{a.shape[0]} and {b.shape[0]}")
@@ -273,6 +276,7 @@ def fit_factorized(model: FactorizedModel, train: tuple[Sequence[Tensor], Tensor
     if not isinstance(labels, Tensor) or labels.shape != (inputs[0].shape[0],):
         raise ValueError(f"fit_factorized: labels must be a 1-D tensor with one label per row "
                          f"({inputs[0].shape[0]}), got {getattr(labels, 'shape', type(labels).__name__)}")
+    check_ids("fit_factorized", "labels", labels, model.num_classes)
     _check_int("fit_factorized", "epochs", epochs)
     _check_int("fit_factorized", "batch_size", batch_size)
     if not lr > 0:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_ids
 from mmcourse.representation.fission._mmd import gaussian_kl, imq_kernel, mmd
 from mmcourse.representation.fission.factorized import Factors, _check_int, _check_weight, _mlp
 from mmcourse.utils import check_modalities, get_device, progress_enabled, trained_on
@@ -258,6 +259,7 @@ def fit_mfm(model: MFM, train: tuple[Sequence[Tensor], Tensor], *, epochs: int =
     if not isinstance(labels, Tensor) or labels.shape != (inputs[0].shape[0],):
         raise ValueError(f"fit_mfm: labels must be a 1-D tensor with one label per row ({inputs[0].shape[0]}), "
                          f"got {getattr(labels, 'shape', type(labels).__name__)}")
+    check_ids("fit_mfm", "labels", labels, model.num_classes)
     _check_int("fit_mfm", "epochs", epochs)
     _check_int("fit_mfm", "batch_size", batch_size)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:

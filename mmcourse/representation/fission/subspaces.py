@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mmcourse.representation.fission._subspace_measures import (SubspaceToy, modality_share, subspace_distance,
-                                                                 subspace_recovery, subspace_toy)
+from mmcourse._checks import check_int, check_number
+from mmcourse.representation.fission._subspace_measures import (SubspaceToy, _index_groups, modality_share,
+                                                                 subspace_distance, subspace_recovery, subspace_toy)
 from mmcourse.utils import as_numpy, check_positive
 
 __all__ = ["SUBSPACE_METHODS", "SubspaceResult", "SubspaceToy", "fit_isa", "fit_subspaces", "isa_objective",
@@ -63,8 +64,7 @@ def isa_objective(y, group_size: int, eps: float = 1e-3) -> float:
     check_positive("isa_objective", group_size=group_size)
     if y.shape[1] % group_size:
         raise ValueError(f"isa_objective: y has {y.shape[1]} columns, not a multiple of group_size={group_size}")
-    if eps < 0:
-        raise ValueError(f"isa_objective: eps must be >= 0, got {eps}")
+    eps = check_number("isa_objective", "eps", eps, low=0)
     energy = (y ** 2).reshape(len(y), -1, group_size).sum(axis=2)             # n × K group energies
     return float(-np.sqrt(eps + energy).sum(axis=1).mean())
 
@@ -74,6 +74,14 @@ def whiten(x, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     ``V`` holds the top ``dim`` eigenvectors of the covariance, each divided by the square root of its eigenvalue.
     Returns ``(z, V, mean)``; ``z`` has shape (n, dim), ``V`` (dim, d).
+
+    Example
+    -------
+    >>> x = np.random.default_rng(0).standard_normal((200, 3)) * [1.0, 5.0, 0.1]
+    >>> z, V, mean = whiten(x, dim=2)                    # keeps the two largest directions, scaled to variance 1
+    >>> z.shape, V.shape, np.cov(z, rowvar=False, bias=True).round(6)
+    ((200, 2), (2, 3), array([[1., 0.],
+           [0., 1.]]))
     """
     x = _matrix("whiten", "x", x)
     check_positive("whiten", dim=dim)
@@ -125,7 +133,15 @@ def _regroup(W, z, group_size, eps):
 @dataclass
 class SubspaceResult:
     """A split of d features into ``len(groups)`` subspaces: ``y = (x - mean) @ unmixing.T``, and the columns
-    ``groups[k]`` of ``y`` are subspace k. ``mixing`` (d × m) holds each coordinate's loadings on the features."""
+    ``groups[k]`` of ``y`` are subspace k. ``mixing`` (d × m) holds each coordinate's loadings on the features.
+
+    Example
+    -------
+    >>> result = SubspaceResult("pca", np.array([[2.0, 0.0], [0.0, 1.0]]), np.zeros(2), [np.arange(2)], 0.0)
+    >>> result.mixing, result.transform([[1.0, 1.0]])
+    (array([[0.5, 0. ],
+           [0. , 1. ]]), array([[2., 1.]]))
+    """
 
     method: str
     unmixing: np.ndarray
@@ -135,6 +151,13 @@ class SubspaceResult:
     mixing: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
+        self.unmixing = _matrix("SubspaceResult", "unmixing", self.unmixing)
+        self.mean = np.asarray(as_numpy(self.mean, "mean", "SubspaceResult"))
+        if self.mean.shape != (self.unmixing.shape[1],):
+            raise ValueError(f"SubspaceResult: mean must have shape ({self.unmixing.shape[1]},), one value per "
+                             f"feature (column of unmixing), got {self.mean.shape}")
+        self.groups = _index_groups("SubspaceResult", "groups", self.groups, len(self.unmixing))
+        self.objective = check_number("SubspaceResult", "objective", self.objective)
         self.mixing = np.linalg.pinv(self.unmixing)
 
     def transform(self, x) -> np.ndarray:
@@ -168,6 +191,7 @@ def fit_isa(x, n_groups: int, group_size: int = 2, *, init: str = "ica", steps: 
         raise ValueError(f"fit_isa: lr must be > 0 and eps >= 0, got lr={lr}, eps={eps}")
     if init not in ("ica", "random"):
         raise ValueError(f"fit_isa: init must be 'ica' or 'random', got {init!r}")
+    seed = check_int("fit_isa", "seed", seed, low=0)
     m = n_groups * group_size
     z, V, mean = whiten(x, m)
     W = _orthogonal(np.random.default_rng(seed).standard_normal((m, m)))
@@ -199,7 +223,15 @@ SUBSPACE_METHODS = {"pca": _fit_pca, "ica": _fit_ica, "isa": fit_isa}
 def fit_subspaces(x, n_groups: int, group_size: int = 2, method: str = "isa", **kwargs) -> SubspaceResult:
     """Split ``x`` into ``n_groups`` subspaces of ``group_size`` dimensions with a method of
     :data:`SUBSPACE_METHODS`: ``"pca"`` (consecutive principal components), ``"ica"`` (ICA components, grouped in
-    the order found) or ``"isa"`` (:func:`fit_isa`)."""
+    the order found) or ``"isa"`` (:func:`fit_isa`).
+
+    Example
+    -------
+    >>> toy = subspace_toy(n=300, owners=("shared", "x1"), dims=(4, 4), seed=0)
+    >>> result = fit_subspaces(toy.x, n_groups=2, method="pca")
+    >>> result.method, result.unmixing.shape, [g.tolist() for g in result.groups]
+    ('pca', (4, 8), [[0, 1], [2, 3]])
+    """
     if method not in SUBSPACE_METHODS:
         raise ValueError(f"fit_subspaces: unknown method {method!r}; known: {sorted(SUBSPACE_METHODS)}")
     return SUBSPACE_METHODS[method](x, n_groups, group_size, **kwargs)
@@ -212,6 +244,12 @@ def restart_agreement(x, n_groups: int, group_size: int = 2, seeds=(0, 1, 2, 3),
     :func:`subspace_distance`, measured in the whitened space both fits share) and averages the matched distances;
     returns the mean over pairs. Near 0: the subspaces are a property of the data; far from 0: the split is an
     accident of the start, and there may be no subspace structure to find. Part 2.5.
+
+    Example
+    -------
+    >>> toy = subspace_toy(n=300, owners=("shared", "x1"), dims=(4, 4), seed=0)
+    >>> round(restart_agreement(toy.x, n_groups=2, seeds=(0, 1), steps=50), 6)    # both starts agree
+    0.0
     """
     seeds = list(seeds)
     if len(seeds) < 2:

@@ -65,6 +65,16 @@ class Fusion(nn.Module):
         Class attribute: True when the fusion takes a ``rank`` keyword (low-rank fusion).
     min_modalities, max_modalities : int or None
         Class attributes: how many modalities the fusion accepts (``None``: no upper limit).
+
+    Examples
+    --------
+    >>> fusion = Fusion((3, 5), 4)          # a subclass would add its parameters and forward(*hs)
+    >>> fusion.input_dims, fusion.output_dim, fusion.num_modalities
+    ((3, 5), 4, 2)
+    >>> Fusion((3, 0), 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: Fusion: input_dims[1] must be a positive integer, got 0
     """
 
     raw_inputs: bool = False

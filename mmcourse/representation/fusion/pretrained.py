@@ -35,9 +35,11 @@ PRETRAINING_OBJECTIVES = ("label", "autoencoder")
 """What a unimodal encoder can be pretrained to do: predict the label alone, or reconstruct its own input."""
 
 
-def _check_tensor(where: str, name: str, x, *, floating: bool = True) -> Tensor:
+def _check_tensor(where: str, name: str, x, *, floating: bool = True, batch: bool = False) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{where}: {name} must be a torch.Tensor, got {type(x).__name__}")
+    if batch and x.dim() == 0:
+        raise ValueError(f"{where}: {name} must be a batch (n, ...) of examples, got a 0-d tensor")
     if floating and not (x.is_floating_point() and torch.isfinite(x).all()):
         raise ValueError(f"{where}: {name} must be a finite float tensor, got dtype {x.dtype}"
                          f"{'' if not x.is_floating_point() else ' with NaN or infinite values'}")
@@ -142,7 +144,7 @@ def pretrain_unimodal(encoder: nn.Module, x: Tensor, labels: Tensor | None = Non
                          f"{', '.join(PRETRAINING_OBJECTIVES)}")
     if not isinstance(encoder, nn.Module):
         raise TypeError(f"{where}: encoder must be a torch.nn.Module, got {type(encoder).__name__}")
-    x = _check_tensor(where, "x", x)
+    x = _check_tensor(where, "x", x, batch=True)
     check_positive(where, epochs=epochs)
     if not lr > 0:
         raise ValueError(f"{where}: lr must be positive, got {lr!r}")
@@ -187,6 +189,8 @@ def pretrain_encoders(encoders: Sequence[nn.Module], inputs: Sequence[Tensor], l
     ['UnimodalClassifier', 'UnimodalClassifier']
     """
     encoders, inputs = list(encoders), list(inputs)
+    for m, x in enumerate(inputs):
+        _check_tensor("pretrain_encoders", f"inputs[{m}]", x, batch=True)
     if len(encoders) != len(inputs):
         raise ValueError(f"pretrain_encoders: got {len(encoders)} encoders but {len(inputs)} input tensors; "
                          f"expected one encoder per modality")

@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_int, check_module, check_number, check_same_rows, check_tensor
 from mmcourse.utils import get_device, progress_enabled, trained_on
 
 __all__ = ["patchify", "random_token_mask", "masked_mse", "MultimodalMAE", "pretrain_mae", "linear_probe"]
@@ -40,6 +41,7 @@ def patchify(x: Tensor, patch: tuple[int, int]) -> Tensor:
                          f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
     if len(patch) != 2 or any(isinstance(p, bool) or not isinstance(p, int) or p < 1 for p in patch):
         raise ValueError(f"patchify: patch must be two positive integers (ph, pw), got {patch!r}")
+    check_tensor("patchify", "x", x, kind="any", nonempty=False)  # finite
     (b, h, w), (ph, pw) = x.shape, patch
     if h % ph or w % pw:
         raise ValueError(f"patchify: patch={patch} must divide the input's size (H, W)=({h}, {w})")
@@ -95,8 +97,9 @@ def masked_mse(prediction: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     >>> masked_mse(prediction, target, torch.tensor([[True, True, False]]))  # (1 + 4) / 2; the 9s are visible
     tensor(2.5000)
     """
-    if not (isinstance(prediction, Tensor) and isinstance(target, Tensor) and isinstance(mask, Tensor)):
-        raise TypeError("masked_mse: prediction, target and mask must be torch tensors")
+    check_tensor("masked_mse", "prediction", prediction, nonempty=False)
+    check_tensor("masked_mse", "target", target, nonempty=False)
+    check_tensor("masked_mse", "mask", mask, kind="any", nonempty=False)
     if prediction.shape != target.shape or prediction.dim() != 3:
         raise ValueError(f"masked_mse: prediction and target must have the same shape (batch, tokens, d), got "
                          f"{tuple(prediction.shape)} and {tuple(target.shape)}")
@@ -179,17 +182,21 @@ class MultimodalMAE(nn.Module):
         """``N``, the number of tokens of all modalities together."""
         return sum(n for n, _ in self.token_shapes)
 
-    def _check(self, xs: Sequence[Tensor | None], allow_missing: bool) -> None:
+    def _check(self, xs: Sequence[Tensor | None], allow_missing: bool, where: str = "MultimodalMAE") -> None:
         if len(xs) != len(self.token_shapes):
-            raise ValueError(f"MultimodalMAE: expected {len(self.token_shapes)} modalities, got {len(xs)}")
+            raise ValueError(f"{where}: expected {len(self.token_shapes)} modalities, got {len(xs)}")
         if all(x is None for x in xs) or (not allow_missing and any(x is None for x in xs)):
-            raise ValueError("MultimodalMAE: every modality is needed for pretraining" if not allow_missing
-                             else "MultimodalMAE: give at least one modality (the others may be None)")
+            raise ValueError(f"{where}: every modality is needed for pretraining" if not allow_missing
+                             else f"{where}: give at least one modality (the others may be None)")
         for m, (x, shape) in enumerate(zip(xs, self.token_shapes), start=1):
             if x is not None and (not isinstance(x, Tensor) or x.dim() != 3 or tuple(x.shape[1:]) != shape):
                 got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-                raise ValueError(f"MultimodalMAE: modality {m} must have shape (batch, {shape[0]}, {shape[1]}), "
+                raise ValueError(f"{where}: modality {m} must have shape (batch, {shape[0]}, {shape[1]}), "
                                  f"got {got}")
+        given = {f"modality {m}": x for m, x in enumerate(xs, start=1) if x is not None}
+        for name, x in given.items():
+            check_tensor(where, name, x)  # floating-point, non-empty and finite
+        check_same_rows(where, **given)
 
     def tokens(self, *xs: Tensor | None) -> Tensor:
         """The embedded tokens ``e_{m,i}`` of the given modalities (``None``: left out), concatenated along the
@@ -247,7 +254,10 @@ def pretrain_mae(model: MultimodalMAE, xs: Sequence[Tensor], *, epochs: int = 30
         raise ValueError(f"pretrain_mae: epochs must be a positive integer, got {epochs!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"pretrain_mae: batch_size must be a positive integer, got {batch_size!r}")
-    model._check(list(xs), allow_missing=False)
+    check_module("pretrain_mae", "model", model, MultimodalMAE)
+    model._check(list(xs), allow_missing=False, where="pretrain_mae")
+    lr = check_number("pretrain_mae", "lr", lr, low=0, low_open=True)
+    seed = check_int("pretrain_mae", "seed", seed)
     generator = torch.Generator().manual_seed(seed)
     device = get_device(device)
     with trained_on(model, device):  # back on its own device afterwards
@@ -284,6 +294,7 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, pe
     1.0
     """
     where = "linear_probe"
+    seed = check_int(where, "seed", seed, low=0)
     arrays = {}
     for name, a in (("train_features", train_features), ("train_labels", train_labels),
                     ("test_features", test_features), ("test_labels", test_labels)):

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from mmcourse.representation.fusion import FUSIONS, make_fusion, parameter_count
-from mmcourse.training import evaluate, fit
+from mmcourse.training import _check_data, evaluate, fit
 from mmcourse.utils import check_positive, set_seed
 
 __all__ = ["Candidate", "ComposedFusionModel", "SearchResult", "successive_halving", "search_fusion"]
@@ -153,7 +153,17 @@ def successive_halving(space: Sequence, build: Callable[[object], nn.Module], tr
         validation accuracy after each round (``round 1`` …) and the last one (``val accuracy``).
 
     Book sections: Part 2.2 (fusion search, :func:`search_fusion`) and Part 4.1 (structure discovery).
+
+    Examples
+    --------
+    >>> x = torch.linspace(-1, 1, 32)[:, None]; y = (x[:, 0] > 0).long()
+    >>> result = successive_halving([1, 2, 4], lambda width: nn.Sequential(nn.Linear(1, width), nn.Linear(width, 2)),
+    ...                             ([x], y), ([x], y), epochs=1, rounds=2)
+    >>> result.table[["epochs", "rounds"]].values.tolist()  # two of three survive round 1 and train 2 epochs more
+    [[3, 2], [3, 2], [1, 1]]
     """
+    if not callable(build):
+        raise TypeError(f"successive_halving: build must be callable (candidate → model), got {type(build).__name__}")
     check_positive("successive_halving", epochs=epochs, rounds=rounds, batch_size=batch_size)
     if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
         raise ValueError(f"successive_halving: eta must be an integer >= 2, got eta={eta!r}")
@@ -220,6 +230,8 @@ def search_fusion(train: tuple[Sequence[Tensor], Tensor], val: tuple[Sequence[Te
     >>> sorted(result.table.index), result.table.index[0] == str(result.best)
     (['additive @ layers (1, 1)', 'tensor @ layers (1, 1)'], True)
     """
+    _check_data(train, "search_fusion")
+    _check_data(val, "search_fusion (val)")
     fusions, layers = list(fusions), list(layers)
     unknown = [f for f in fusions if f not in FUSIONS]
     if not fusions or unknown:

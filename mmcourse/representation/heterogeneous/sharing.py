@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from mmcourse.encoders import MLPEncoder, UnimodalClassifier
 from mmcourse.representation.fusion import FUSIONS, make_fusion
-from mmcourse.training import fit
+from mmcourse.training import _check_data, fit
 from mmcourse.utils import check_positive, set_seed
 
 __all__ = ["transfer_heterogeneity", "group_modalities", "GroupedEncoderModel"]
@@ -62,8 +62,8 @@ def transfer_heterogeneity(train: tuple[Sequence[Tensor], Tensor], val: tuple[Se
     >>> distance.shape, bool((distance == distance.T).all()), float(abs(distance.diagonal()).max())
     ((3, 3), True, 0.0)
     """
-    xs, y = train
-    xv, yv = val
+    xs, y = _check_data(train, "transfer_heterogeneity")
+    xv, yv = _check_data(val, "transfer_heterogeneity (val)")
     if len(xs) < 2 or len(xs) != len(xv):
         raise ValueError(f"transfer_heterogeneity: train and val need the same number (≥ 2) of modalities, got "
                          f"{len(xs)} and {len(xv)}")

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from mmcourse.encoders import MLPEncoder, UnimodalClassifier
 from mmcourse.training import _check_data, predict
+from mmcourse.utils import check_modalities
 
 __all__ = ["LogitSumModel", "branch_accuracy"]
 
@@ -58,12 +59,13 @@ class LogitSumModel(nn.Module):
             raise ValueError(f"LogitSumModel: num_classes must be an integer ≥ 2, got {num_classes!r}")
         self.branches = nn.ModuleList(UnimodalClassifier(MLPEncoder(d, width, hidden), num_classes)
                                       for d in input_dims)
-        self.input_dims = input_dims
+        self.input_dims, self.num_classes = input_dims, num_classes
 
     def branch_logits(self, *xs: Tensor) -> list[Tensor]:
         """The unimodal logits ``[g_1(x_1), …, g_M(x_M)]``."""
         if len(xs) != len(self.branches):
             raise ValueError(f"LogitSumModel: expected {len(self.branches)} modalities, got {len(xs)}")
+        check_modalities(xs, self.input_dims, "LogitSumModel")
         return [branch(x) for branch, x in zip(self.branches, xs)]
 
     def forward(self, *xs: Tensor) -> Tensor:

@@ -8,7 +8,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
+
 __all__ = ["ModalityDropout", "drop_modalities"]
+
+
+def _check_xs(xs, where: str) -> list[Tensor]:
+    """``xs`` as a non-empty list of finite tensors, each with a batch axis."""
+    xs = list(xs)
+    if not xs:
+        raise ValueError(f"{where}: xs is empty; expected one tensor per modality")
+    for m, x in enumerate(xs):
+        check_tensor(where, f"xs[{m}]", x, kind="any", nonempty=False)
+        if x.dim() == 0:
+            raise ValueError(f"{where}: xs[{m}] must have a batch axis (n, ...), got a scalar tensor")
+    return xs
 
 
 def drop_modalities(xs: list[Tensor] | tuple[Tensor, ...], keep: Tensor) -> list[Tensor]:
@@ -31,9 +45,8 @@ def drop_modalities(xs: list[Tensor] | tuple[Tensor, ...], keep: Tensor) -> list
     >>> [x.sum().item() for x in drop_modalities([x1, x2], torch.tensor([[True, False], [True, True]]))]
     [6.0, 2.0]
     """
-    xs = list(xs)
-    if not xs:
-        raise ValueError("drop_modalities: xs is empty; expected one tensor per modality")
+    xs = _check_xs(xs, "drop_modalities")
+    check_tensor("drop_modalities", "keep", keep, kind="any", nonempty=False)
     n = xs[0].shape[0]
     if keep.dtype != torch.bool or tuple(keep.shape) != (n, len(xs)):
         raise ValueError(f"drop_modalities: keep must be a boolean mask of shape ({n}, {len(xs)}) (examples, "
@@ -83,6 +96,7 @@ class ModalityDropout(nn.Module):
         return f"p={self.p}, keep_one={self.keep_one}"
 
     def forward(self, *xs: Tensor) -> tuple[Tensor, ...]:
+        _check_xs(xs, "ModalityDropout")
         if not self.training:
             return xs
         n, num = xs[0].shape[0], len(xs)

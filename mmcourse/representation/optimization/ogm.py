@@ -31,6 +31,8 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_ids, check_tensor
+
 __all__ = ["branch_scores", "discrepancy_ratios", "ogm_coefficients", "modulate_gradients"]
 
 
@@ -47,9 +49,11 @@ def branch_scores(branch_logits: Sequence[Tensor], labels: Tensor) -> Tensor:
     if len(branch_logits) < 2:
         raise ValueError(f"branch_scores: branch_logits must hold at least 2 branches, got {len(branch_logits)}")
     for m, g in enumerate(branch_logits, start=1):
+        check_tensor("branch_scores", f"branch_logits[{m - 1}]", g, nonempty=False)
         if g.dim() != 2 or g.shape[0] != labels.shape[0]:
             raise ValueError(f"branch_scores: branch {m} logits must have shape ({labels.shape[0]}, classes), got "
                              f"{tuple(g.shape)}")
+    check_ids("branch_scores", "labels", labels, branch_logits[0].shape[1], nonempty=False)
     return torch.stack([g.detach().softmax(1).gather(1, labels[:, None]).sum() for g in branch_logits])
 
 
@@ -94,6 +98,17 @@ def ogm_coefficients(scores: Tensor | Sequence[float], alpha: float, *, centered
     return torch.where(rho > 1, slowed, torch.ones_like(rho))
 
 
+def _branch_parameters(branch, u: int) -> list[Tensor]:
+    """The parameters of ``branches[u]``: a module's, or those an iterable holds (e.g. ``model.parameters()``)."""
+    if isinstance(branch, nn.Module):
+        return list(branch.parameters())
+    params = list(branch) if isinstance(branch, Iterable) and not isinstance(branch, (str, bytes, Tensor)) else None
+    if params is None or not all(isinstance(p, Tensor) for p in params):
+        raise TypeError(f"modulate_gradients: branches[{u}] must be an nn.Module or an iterable of parameters, got "
+                        f"{type(branch).__name__}")
+    return params
+
+
 def modulate_gradients(branches: Sequence[nn.Module | Iterable[nn.Parameter]], coefficients: Tensor | Sequence[float],
                        *, noise: bool = True, generator: torch.Generator | None = None) -> None:
     r"""In place, after ``backward()``: :math:`\nabla_{\theta_u} \leftarrow k_u \nabla_{\theta_u}` (+ GE noise).
@@ -118,14 +133,14 @@ def modulate_gradients(branches: Sequence[nn.Module | Iterable[nn.Parameter]], c
     >>> a.weight.grad, b.weight.grad
     (tensor([[0.2500, 0.2500]]), tensor([[1., 1.]]))
     """
+    params = [_branch_parameters(branch, u) for u, branch in enumerate(branches)]
     k = torch.as_tensor(coefficients, dtype=torch.get_default_dtype()).flatten()
     if k.numel() != len(branches):
         raise ValueError(f"modulate_gradients: got {len(branches)} branches but {k.numel()} coefficients")
     if not torch.isfinite(k).all() or (k < 0).any():
         raise ValueError(f"modulate_gradients: coefficients must be finite and ≥ 0, got {k.tolist()}")
-    for branch, coefficient in zip(branches, k.tolist()):
-        params = branch.parameters() if isinstance(branch, nn.Module) else branch
-        for p in params:
+    for branch_params, coefficient in zip(params, k.tolist()):
+        for p in branch_params:
             if p.grad is None:
                 continue
             p.grad.mul_(coefficient)

@@ -21,6 +21,7 @@ from tqdm.auto import trange
 from mmcourse.representation.optimization.branches import LogitSumModel
 from mmcourse.representation.optimization.dropout import ModalityDropout
 from mmcourse.representation.optimization.ogm import branch_scores, modulate_gradients, ogm_coefficients
+from mmcourse._checks import check_ids, check_module, check_number
 from mmcourse.training import History, _check_data
 from mmcourse.utils import get_device, progress_enabled, trained_on
 
@@ -40,6 +41,13 @@ class BranchHistory(History):
         Per epoch, each branch's validation accuracy on its own.
     ogm_coefficients : list of list of float
         Per epoch, the mean OGM coefficient of each branch (empty without OGM).
+
+    Examples
+    --------
+    >>> history = BranchHistory()  # what fit_balanced fills in, epoch by epoch
+    >>> history.head_val_loss.append([0.7, 0.6, 0.69]); history.train_loss.append(0.71)
+    >>> history.epochs, history.as_dict()["train_loss"], history.head_val_loss[-1][1:]  # the branches' losses
+    (1, [0.71], [0.6, 0.69])
     """
 
     head_train_loss: list[list[float]] = field(default_factory=list)
@@ -59,7 +67,9 @@ def head_losses(model: LogitSumModel, data) -> tuple[list[float], list[float]]:
     >>> len(losses), len(accuracies)
     (3, 3)
     """
+    check_module("head_losses", "model", model, LogitSumModel)
     inputs, labels = _check_data(data, "head_losses")
+    check_ids("head_losses", "labels", labels, model.num_classes)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -109,6 +119,12 @@ def fit_balanced(model: LogitSumModel, train, val=None, *, epochs: int = 60, lr:
     if not isinstance(model, LogitSumModel):
         raise TypeError(f"fit_balanced: model must be a LogitSumModel, got {type(model).__name__}")
     inputs, labels = _check_data(train, "fit_balanced")
+    check_ids("fit_balanced", "train labels", labels, model.num_classes)
+    val_data = _check_data(val, "fit_balanced (val)") if val is not None else None
+    if val_data is not None:
+        check_ids("fit_balanced", "val labels", val_data[1], model.num_classes)
+    momentum = check_number("fit_balanced", "momentum", momentum, low=0)
+    weight_decay = check_number("fit_balanced", "weight_decay", weight_decay, low=0)
     heads = len(model.branches) + 1
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -127,7 +143,6 @@ def fit_balanced(model: LogitSumModel, train, val=None, *, epochs: int = 60, lr:
     device = get_device(device)
     with trained_on(model, device):  # back on its own device afterwards
         inputs, labels = [x.to(device) for x in inputs], labels.to(device)
-        val_data = _check_data(val, "fit_balanced (val)") if val is not None else None
         optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
         weights = weights.to(device)
         history = BranchHistory()

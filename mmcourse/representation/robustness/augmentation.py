@@ -13,9 +13,17 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_int, check_same_rows
+from mmcourse.representation.optimization.dropout import _check_xs
 from mmcourse.representation.robustness.noise import NOISES, add_noise
 
 __all__ = ["NoiseAugmentation", "AugmentedModel"]
+
+
+def _check_batch(xs: tuple, where: str) -> None:
+    """Every modality of the batch is a finite tensor with a batch axis, and all have the same number of rows."""
+    _check_xs(xs, where)
+    check_same_rows(where, **{f"xs[{m}]": x for m, x in enumerate(xs)})
 
 
 class NoiseAugmentation(nn.Module):
@@ -65,12 +73,13 @@ class NoiseAugmentation(nn.Module):
         if isinstance(max_level, bool) or not isinstance(max_level, (int, float)) or not 0 < max_level <= 1:
             raise ValueError(f"NoiseAugmentation: max_level must be in (0, 1], got {max_level!r}")
         self.p, self.max_level = float(p), float(max_level)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(check_int("NoiseAugmentation", "seed", seed))
 
     def extra_repr(self) -> str:
         return f"kinds={self.kinds}, p={self.p}, max_level={self.max_level}"
 
     def forward(self, *xs: Tensor) -> tuple[Tensor, ...]:
+        _check_batch(xs, "NoiseAugmentation")
         if not self.training:
             return xs
         if len(xs) != len(self.kinds):
@@ -121,6 +130,7 @@ class AugmentedModel(nn.Module):
         self.augmentations = nn.ModuleList(augmentations)
 
     def forward(self, *xs: Tensor) -> Tensor:
+        _check_batch(xs, "AugmentedModel")
         if self.training:
             for augment in self.augmentations:
                 xs = tuple(augment(*xs))

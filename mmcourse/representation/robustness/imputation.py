@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_module, check_number, check_same_rows, check_tensor
 from mmcourse.utils import get_device, trained_on
 
 __all__ = ["ModalityImputer", "fit_imputer", "impute"]
@@ -65,9 +66,11 @@ class ModalityImputer(nn.Module):
             raise ValueError(f"ModalityImputer: expected {len(self.source_shapes)} source modalities, got "
                              f"{len(sources)}")
         for i, (x, shape) in enumerate(zip(sources, self.source_shapes)):
+            check_tensor("ModalityImputer", f"sources[{i}]", x)
             if tuple(x.shape[1:]) != shape:
                 raise ValueError(f"ModalityImputer: source {i} must have shape (batch, {', '.join(map(str, shape))})"
                                  f", got {tuple(x.shape)}")
+        check_same_rows("ModalityImputer", **{f"sources[{i}]": x for i, x in enumerate(sources)})
         flat = torch.cat([x.reshape(x.shape[0], -1) for x in sources], dim=1)
         return self.net(flat).reshape(-1, *self.target_shape)
 
@@ -102,7 +105,16 @@ def fit_imputer(imputer: ModalityImputer, sources: Sequence[Tensor], target: Ten
     >>> losses[-1] < 1e-3
     True
     """
+    check_module("fit_imputer", "imputer", imputer, ModalityImputer)
     sources = list(sources)
+    if len(sources) != len(imputer.source_shapes):
+        raise ValueError(f"fit_imputer: the imputer reads {len(imputer.source_shapes)} source modalities, got "
+                         f"{len(sources)}")
+    for i, (x, shape) in enumerate(zip(sources, imputer.source_shapes)):
+        check_tensor("fit_imputer", f"sources[{i}]", x, shape=(None, *shape))
+    check_tensor("fit_imputer", "target", target, dim=len(imputer.target_shape) + 1)
+    lr = check_number("fit_imputer", "lr", lr, low=0, low_open=True)
+    weight_decay = check_number("fit_imputer", "weight_decay", weight_decay, low=0)
     if not sources or any(x.shape[0] != target.shape[0] for x in sources):
         raise ValueError(f"fit_imputer: sources must be a non-empty list of tensors with as many rows as target "
                          f"({target.shape[0]}), got {[tuple(x.shape) for x in sources]}")
@@ -144,7 +156,13 @@ def impute(inputs: Sequence[Tensor], missing: int, imputer: ModalityImputer) -> 
     >>> torch.allclose(filled[1], imputer(x1)), filled[0] is x1
     (True, True)
     """
+    check_module("impute", "imputer", imputer, ModalityImputer)
     inputs = list(inputs)
+    for m, x in enumerate(inputs):  # the missing modality only holds a place: its values are never read
+        check_tensor("impute", f"inputs[{m}]", x, finite=m != missing)
+        if x.dim() == 0:
+            raise ValueError(f"impute: inputs[{m}] must have a batch axis (n, ...), got a scalar tensor")
+    check_same_rows("impute", **{f"inputs[{m}]": x for m, x in enumerate(inputs)})
     if isinstance(missing, bool) or not isinstance(missing, int) or not 0 <= missing < len(inputs):
         raise ValueError(f"impute: missing must be an index in 0..{len(inputs) - 1} (0-based), got {missing!r}")
     was_training = imputer.training

@@ -106,7 +106,7 @@ def salt_and_pepper(x: Tensor, level: float, generator: torch.Generator | None =
     (0.2, True)
     """
     _check(x, level, generator, "salt_and_pepper")
-    if level == 0:
+    if level == 0 or x.numel() == 0:  # nothing to corrupt (and no max or min to corrupt with)
         return x.clone()
     u = _rand(x.shape, generator, x)
     hit, salt = u < level, u < level / 2  # one uniform draw decides both: P(hit) = level, P(salt | hit) = 1/2

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_number, check_tensor
 from mmcourse.encoders import MLPEncoder
 from mmcourse.utils import check_positive, get_device, progress_enabled, trained_on
 
@@ -52,6 +53,9 @@ def cycle_loss(target: Tensor, translation: Tensor, source: Tensor, back_transla
     >>> cycle_loss(v, v + 1, a, a + 2, cycle_weight=0.5)
     tensor(3.)
     """
+    for name, x in (("target", target), ("translation", translation), ("source", source),
+                    ("back_translation", back_translation)):
+        check_tensor("cycle_loss", name, x)
     for name, (x, y) in (("translation", (target, translation)), ("back_translation", (source, back_translation))):
         if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.shape != y.shape:
             raise ValueError(f"cycle_loss: {name} must be a tensor of the shape of its reference "
@@ -162,8 +166,14 @@ def fit_mctn(model: MCTN, source: Tensor, target: Tensor, labels: Tensor, *, tra
     where = "fit_mctn"
     if not isinstance(model, MCTN):
         raise TypeError(f"{where}: model must be an MCTN, got {type(model).__name__}")
-    if not all(isinstance(t, Tensor) for t in (source, target, labels)) or not \
-            len(source) == len(target) == len(labels):
+    check_tensor(where, "source", source, dim=1 + len(model.source_shape))
+    check_tensor(where, "target", target, dim=1 + len(model.target_shape))
+    check_tensor(where, "labels", labels, dim=1, kind="int")
+    if labels.min() < -1 or labels.max() >= model.num_classes:
+        raise ValueError(f"{where}: labels must be class indices in 0..{model.num_classes - 1} or -1 (unlabelled), "
+                         f"got values from {int(labels.min())} to {int(labels.max())}")
+    check_number(where, "lr", lr, low=0, low_open=True)
+    if not len(source) == len(target) == len(labels):
         raise ValueError(f"{where}: source, target and labels must be tensors with the same number of rows, got "
                          f"{[tuple(getattr(t, 'shape', ())) for t in (source, target, labels)]}")
     check_positive(where, epochs=epochs, batch_size=batch_size)
@@ -215,5 +225,6 @@ def fill_missing(x: Tensor, how: str = "zeros", reference: Tensor | None = None)
         if not isinstance(reference, Tensor) or tuple(reference.shape[1:]) != tuple(x.shape[1:]):
             raise ValueError(f"fill_missing: how='mean' needs reference rows of shape (m, "
                              f"{', '.join(map(str, x.shape[1:]))}), got {getattr(reference, 'shape', reference)}")
+        check_tensor("fill_missing", "reference", reference)
         return reference.mean(0, keepdim=True).expand_as(x).to(x.dtype).clone()
     raise ValueError(f"fill_missing: how must be 'zeros' or 'mean', got {how!r}")

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_ids, check_tensor
 from mmcourse.representation.contrastive.clip import ContrastiveModel
 from mmcourse.utils import check_positive, get_device, progress_enabled, set_seed, trained_on
 
@@ -168,15 +169,20 @@ def fit_colearning(model: CoLearner, primary: Tensor, labels: Tensor, labelled: 
     where = "fit_colearning"
     if not isinstance(model, CoLearner):
         raise TypeError(f"{where}: model must be a CoLearner, got {type(model).__name__}")
-    if not isinstance(primary, Tensor) or not isinstance(labels, Tensor) or len(primary) != len(labels):
+    check_tensor(where, "primary", primary)
+    check_tensor(where, "labels", labels, dim=1, kind="int")
+    if primary.dim() < 2 or len(primary) != len(labels):
         raise ValueError(f"{where}: primary and labels must be tensors with the same number of rows, got "
                          f"{getattr(primary, 'shape', None)} and {getattr(labels, 'shape', None)}")
     if not isinstance(labelled, Tensor) or labelled.dim() != 1 or labelled.is_floating_point() or len(labelled) == 0 \
             or labelled.min() < 0 or labelled.max() >= len(primary):
         raise ValueError(f"{where}: labelled must be a non-empty 1-D tensor of row indices in 0..{len(primary) - 1}")
-    if secondary is not None and (not isinstance(secondary, Tensor) or len(secondary) != len(primary)):
-        raise ValueError(f"{where}: secondary must be a tensor with as many rows as primary ({len(primary)}), got "
-                         f"{getattr(secondary, 'shape', type(secondary).__name__)}")
+    check_ids(where, "labels", labels[labelled], model.num_classes)   # only the labelled rows are read
+    if secondary is not None:
+        check_tensor(where, "secondary", secondary)
+        if secondary.dim() < 2 or len(secondary) != len(primary):
+            raise ValueError(f"{where}: secondary must be a batch (m, ...) with as many rows as primary "
+                             f"({len(primary)}), got shape {tuple(secondary.shape)}")
     check_positive(where, epochs=epochs, batch_size=batch_size)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
         raise ValueError(f"{where}: weight must be a number ≥ 0, got {weight!r}")

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import trange
 
+from mmcourse._checks import check_number, check_tensor
 from mmcourse.encoders import MLPEncoder
 from mmcourse.utils import check_positive, get_device, progress_enabled, trained_on
 
@@ -95,7 +96,7 @@ def zero_shot_predict(embeddings: Tensor, prototypes: Tensor, candidates: Tensor
     [1]
     """
     z = _check_embeddings(embeddings, "zero_shot_predict")
-    p = _check_embeddings(prototypes, "zero_shot_predict", "prototypes")
+    p = check_tensor("zero_shot_predict", "prototypes", prototypes, dim=2)
     if z.shape[1] != p.shape[1]:
         raise ValueError(f"zero_shot_predict: embeddings have {z.shape[1]} features but prototypes {p.shape[1]}")
     similarity = nn.functional.normalize(z, dim=1) @ nn.functional.normalize(p, dim=1).T
@@ -178,6 +179,7 @@ class ZeroShotModel(nn.Module):
         self.encoder = nn.Sequential(MLPEncoder(in_dim, width), nn.Linear(width, dim))
         self.words = nn.Embedding(num_colours + num_shapes, dim)
         self.num_colours, self.num_shapes, self.scale = num_colours, num_shapes, float(scale)
+        self.in_dim = in_dim
 
     @property
     def num_classes(self) -> int:
@@ -191,6 +193,10 @@ class ZeroShotModel(nn.Module):
 
     def embed(self, x: Tensor) -> Tensor:
         """``normalise(f(x))``, shape ``(batch, dim)``."""
+        check_tensor("ZeroShotModel", "x", x, nonempty=False)
+        if x.dim() < 2 or math.prod(x.shape[1:]) != self.in_dim:
+            raise ValueError(f"ZeroShotModel: x must be a batch (batch, ...) of {self.in_dim} values per image, got "
+                             f"shape {tuple(x.shape)}")
         return nn.functional.normalize(self.encoder(x.flatten(1)), dim=1)
 
     def forward(self, x: Tensor, classes: Tensor | None = None) -> Tensor:
@@ -231,8 +237,12 @@ def fit_zero_shot(model: ZeroShotModel, images: Tensor, labels: Tensor, seen: Te
     where = "fit_zero_shot"
     if not isinstance(model, ZeroShotModel):
         raise TypeError(f"{where}: model must be a ZeroShotModel, got {type(model).__name__}")
-    if not isinstance(images, Tensor) or not isinstance(labels, Tensor) or len(images) != len(labels):
-        raise ValueError(f"{where}: images and labels must be tensors with the same number of rows")
+    check_tensor(where, "images", images)
+    check_tensor(where, "labels", labels, dim=1, kind="int")
+    if images.dim() < 2 or len(images) != len(labels):
+        raise ValueError(f"{where}: images (m, ...) and labels (m,) must have the same number of rows, got shapes "
+                         f"{tuple(images.shape)} and {tuple(labels.shape)}")
+    check_number(where, "lr", lr, low=0, low_open=True)
     if not isinstance(seen, Tensor) or seen.dim() != 1 or seen.is_floating_point() or len(seen) < 2 \
             or seen.min() < 0 or seen.max() >= model.num_classes:
         raise ValueError(f"{where}: seen must hold at least two class indices in 0..{model.num_classes - 1}, got "

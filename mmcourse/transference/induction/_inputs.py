@@ -19,6 +19,15 @@ def as_rows(view, name: str, where: str) -> np.ndarray:
     return array.reshape(len(array), -1)
 
 
+def as_ints(values, name: str, where: str) -> np.ndarray:
+    """``values`` (NumPy, torch or a list) as a 1-D int64 array; an empty list (which NumPy reads as floats) is
+    allowed."""
+    array = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise ValueError(f"{where}: {name} must be a 1-D integer array, got {array.dtype} {array.shape}")
+    return array.astype(np.int64)
+
+
 def as_labels(labels, n: int, where: str) -> np.ndarray:
     """``labels`` as an int64 array of length ``n``: class ids >= 0, or -1 for an unlabelled row; at least two
     classes must be labelled (a classifier cannot be fitted on one)."""

@@ -146,6 +146,8 @@ def co_regularisation_objective(weights1, weights2, view1, view2, labels, *, rid
         if w.shape != (x.shape[1], targets.shape[1]):
             raise ValueError(f"{where}: {name} must have shape {(x.shape[1], targets.shape[1])} (features + 1, "
                              f"classes), got {w.shape}")
+        if not np.isfinite(w).all():
+            raise ValueError(f"{where}: {name} contains NaN or infinite values")
     fit = ((x1 @ w1 - targets) ** 2).sum() + ((x2 @ w2 - targets) ** 2).sum()
     shrink = ridge * ((w1[:-1] ** 2).sum() + (w2[:-1] ** 2).sum())
     disagreement = mu * ((u1 @ w1 - u2 @ w2) ** 2).sum()

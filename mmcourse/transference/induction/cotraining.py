@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmcourse.transference.induction._inputs import (UNLABELLED, as_labels, as_rows, check_classifier,
+from mmcourse.transference.induction._inputs import (UNLABELLED, as_ints, as_labels, as_rows, check_classifier,
                                                      check_schedule, predicted_classes)
 from mmcourse.utils import check_positive
 
@@ -66,6 +66,8 @@ def most_confident(proba, k: int, *, classes=None, balanced: bool = False) -> tu
     proba = np.asarray(proba, dtype=np.float64)
     if proba.ndim != 2:
         raise ValueError(f"most_confident: proba must have shape (n, classes), got {proba.shape}")
+    if not np.isfinite(proba).all():
+        raise ValueError("most_confident: proba contains NaN or infinite values")
     check_positive("most_confident", k=k)
     classes = np.arange(proba.shape[1]) if classes is None else np.asarray(classes)
     confidence, predicted = proba.max(1), proba.argmax(1)
@@ -89,10 +91,15 @@ def merge_picks(rows1, labels1, rows2, labels2) -> tuple[np.ndarray, np.ndarray]
     >>> merge_picks([3, 5], [1, 0], [5, 7, 3], [0, 2, 0])
     (array([5, 7]), array([0, 2]))
     """
+    rows1, labels1, rows2, labels2 = (as_ints(v, name, "merge_picks") for v, name in
+                                      ((rows1, "rows1"), (labels1, "labels1"), (rows2, "rows2"), (labels2, "labels2")))
+    if len(rows1) != len(labels1) or len(rows2) != len(labels2):
+        raise ValueError(f"merge_picks: each pick needs one label per row, got {len(rows1)} rows1 and {len(labels1)} "
+                         f"labels1, {len(rows2)} rows2 and {len(labels2)} labels2")
     given: dict[int, int] = {}
     conflicts: set[int] = set()
     for rows, labels in ((rows1, labels1), (rows2, labels2)):
-        for row, label in zip(np.asarray(rows).tolist(), np.asarray(labels).tolist()):
+        for row, label in zip(rows.tolist(), labels.tolist()):
             if given.setdefault(row, label) != label:
                 conflicts.add(row)
     kept = sorted(set(given) - conflicts)
@@ -103,10 +110,22 @@ def co_training_step(model1, model2, x1: np.ndarray, x2: np.ndarray, labels: np.
                      balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One round of :func:`co_training`: fit each model on its view of the labelled rows (``labels != -1``), let each
     pick its ``per_round`` most confident unlabelled rows, and merge the picks. Returns ``(rows, labels)`` to add;
-    ``labels`` itself is not changed. ``x1``, ``x2`` are ``(n, d)`` arrays (:func:`co_training` checks its input)."""
+    ``labels`` itself is not changed. ``x1``, ``x2`` are ``(n, d)`` arrays, ``labels`` class ids with -1 for the
+    unlabelled rows.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> x = np.array([[0.0], [0.1], [1.0], [0.9], [0.2], [0.8]]); given = np.array([0, 0, 1, 1, -1, -1])
+    >>> co_training_step(LogisticRegression(), LogisticRegression(), x, x, given, per_round=2)
+    (array([4, 5]), array([0, 1]))
+    """
+    where = "co_training_step"
+    x1, x2 = as_rows(x1, "x1", where), as_rows(x2, "x2", where)
     if not len(x1) == len(x2) == len(labels):
-        raise ValueError(f"co_training_step: x1, x2 and labels must have the same length, got {len(x1)}, "
-                         f"{len(x2)} and {len(labels)}")
+        raise ValueError(f"{where}: x1, x2 and labels must have the same length, got {len(x1)}, {len(x2)} and "
+                         f"{len(labels)}")
+    labels = as_labels(labels, len(x1), where)
     known, pool = labels != UNLABELLED, np.flatnonzero(labels == UNLABELLED)
     classes = np.unique(labels[known])
     picks = []

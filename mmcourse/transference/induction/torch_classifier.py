@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_int
 from mmcourse.training import fit, predict
 from mmcourse.utils import as_numpy, check_positive
 
@@ -54,6 +55,7 @@ class TorchClassifier(nn.Module):
         check_positive("TorchClassifier", epochs=epochs, **({} if batch_size is None else {"batch_size": batch_size}))
         if not lr > 0 or not weight_decay >= 0:
             raise ValueError(f"TorchClassifier: lr must be > 0 and weight_decay >= 0, got {lr!r} and {weight_decay!r}")
+        check_int("TorchClassifier", "seed", seed, low=0)
         self.module = module
         self.epochs, self.lr, self.batch_size, self.weight_decay, self.seed = epochs, lr, batch_size, weight_decay, seed
         self._initial = copy.deepcopy(module.state_dict())

@@ -12,19 +12,12 @@ indicators, about 0 for independent views and near 1 for copies.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from mmcourse.transference.induction._inputs import UNLABELLED, as_rows
+from mmcourse._checks import check_int
+from mmcourse.transference.induction._inputs import UNLABELLED, as_ints, as_rows
 from mmcourse.utils import check_positive
 
 __all__ = ["few_labels", "dependent_view", "error_correlation", "pseudo_label_accuracy"]
-
-
-def _ints(values, name: str, where: str) -> np.ndarray:
-    array = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values)
-    if array.ndim != 1 or array.dtype.kind not in "iu":
-        raise ValueError(f"{where}: {name} must be a 1-D integer array, got {array.dtype} {array.shape}")
-    return array.astype(np.int64)
 
 
 def few_labels(labels, n: int, *, seed: int = 0) -> np.ndarray:
@@ -37,8 +30,9 @@ def few_labels(labels, n: int, *, seed: int = 0) -> np.ndarray:
     >>> int((kept != -1).sum()), np.bincount(kept[kept != -1]).tolist()
     (6, [2, 2, 2])
     """
-    labels = _ints(labels, "labels", "few_labels")
+    labels = as_ints(labels, "labels", "few_labels")
     check_positive("few_labels", n=n)
+    check_int("few_labels", "seed", seed, low=0)
     if n > len(labels):
         raise ValueError(f"few_labels: n must be at most the number of rows, {len(labels)}, got {n}")
     rng = np.random.default_rng(seed)
@@ -67,6 +61,9 @@ def dependent_view(view, *, noise: float = 0.3, seed: int = 0, noise_seed: int |
     (4, 6)
     """
     x = as_rows(view, "view", "dependent_view")
+    check_int("dependent_view", "seed", seed, low=0)
+    if noise_seed is not None:
+        check_int("dependent_view", "noise_seed", noise_seed, low=0)
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
         raise ValueError(f"dependent_view: noise must be a number >= 0, got {noise!r}")
     rotation, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(x.shape[1], x.shape[1])))
@@ -84,10 +81,10 @@ def error_correlation(predicted1, predicted2, truth) -> float:
     >>> error_correlation([0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 1, 1])
     1.0
     """
-    p1, p2, y = (_ints(v, name, "error_correlation") for v, name in
+    p1, p2, y = (as_ints(v, name, "error_correlation") for v, name in
                  ((predicted1, "predicted1"), (predicted2, "predicted2"), (truth, "truth")))
-    if not len(p1) == len(p2) == len(y):
-        raise ValueError(f"error_correlation: predicted1, predicted2 and truth must have the same length, got "
+    if not len(p1) == len(p2) == len(y) or len(y) == 0:
+        raise ValueError(f"error_correlation: predicted1, predicted2 and truth must have the same length ≥ 1, got "
                          f"{len(p1)}, {len(p2)} and {len(y)}")
     e1, e2 = (p1 != y).astype(float), (p2 != y).astype(float)
     if e1.std() == 0 or e2.std() == 0:
@@ -104,11 +101,14 @@ def pseudo_label_accuracy(history, truth) -> np.ndarray:
     >>> pseudo_label_accuracy([(np.array([0, 2]), np.array([1, 1]))], np.array([1, 0, 0]))
     array([0.5])
     """
-    y = _ints(truth, "truth", "pseudo_label_accuracy")
+    y = as_ints(truth, "truth", "pseudo_label_accuracy")
     out = []
     for number, (rows, given) in enumerate(history, start=1):
         rows, given = np.asarray(rows, dtype=np.int64), np.asarray(given)
         if rows.shape != given.shape:
             raise ValueError(f"pseudo_label_accuracy: round {number} has {rows.shape} rows but {given.shape} labels")
+        if rows.size and (rows.min() < 0 or rows.max() >= len(y)):
+            raise ValueError(f"pseudo_label_accuracy: round {number} has rows from {rows.min()} to {rows.max()}, "
+                             f"but truth has {len(y)} rows")
         out.append(float((y[rows] == given).mean()) if len(rows) else float("nan"))
     return np.array(out)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmcourse._checks import check_int, check_number, check_tensor
 from mmcourse.encoders import MLPEncoder
 from mmcourse.transference.transfer._tasks import TASKS, check_xy, digits_task, relabel
 from mmcourse.transference.transfer.parameters import freeze
@@ -58,6 +59,9 @@ class TransferModel(nn.Module):
         self.encoder, self.head = encoder, nn.Linear(encoder.out_dim, num_classes)
 
     def features(self, x: Tensor) -> Tensor:
+        check_tensor("TransferModel", "x", x, nonempty=False)
+        if x.dim() < 2:
+            raise ValueError(f"TransferModel: x must be a batch (n, ...), got shape {tuple(x.shape)}")
         return self.encoder(x.flatten(1))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -104,6 +108,7 @@ def pretrain_encoder(x: Tensor, y: Tensor, *, width: int = 32, hidden: int = 64,
     """
     x, y = check_xy(x, y, "pretrain_encoder")
     check_positive("pretrain_encoder", width=width, hidden=hidden, steps=steps)
+    check_number("pretrain_encoder", "lr", lr, low=0, low_open=True)
     set_seed(seed)
     model = TransferModel(MLPEncoder(x.shape[1], width, (hidden,)), int(y.max()) + 1)
     return _train(model, x, y, steps, lr).encoder
@@ -154,7 +159,7 @@ def fine_tune(x: Tensor, y: Tensor, *, encoder: nn.Module | None = None, mode: s
         raise ValueError(f"fine_tune: mode {mode!r} needs a pretrained encoder (an nn.Module), got "
                          f"{type(encoder).__name__}")
     num_classes = int(y.max()) + 1 if num_classes is None else num_classes
-    check_positive("fine_tune", steps=steps, num_classes=num_classes)
+    check_positive("fine_tune", steps=steps, num_classes=num_classes, width=width, hidden=hidden)
     if int(y.max()) >= num_classes:
         raise ValueError(f"fine_tune: num_classes is {num_classes} but y holds class {int(y.max())}")
     set_seed(seed)
@@ -204,6 +209,7 @@ def learning_curve(train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], si
     ((4, 4), ['start', 'n', 'draw', 'accuracy'])
     """
     (x, y), (xt, yt) = check_xy(*train, "learning_curve"), check_xy(*test, "learning_curve")
+    check_int("learning_curve", "seed", seed, low=0)
     check_positive("learning_curve", draws=draws, **{f"sizes[{i}]": n for i, n in enumerate(sizes)})
     if max(sizes, default=0) > len(x):
         raise ValueError(f"learning_curve: sizes must be at most the pool's {len(x)} examples, got {list(sizes)}")

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmcourse._checks import check_number
 from mmcourse.utils import check_positive, set_seed
 
 __all__ = ["MultitaskModel", "multitask_loss", "fit_multitask", "evaluate_tasks"]
@@ -212,6 +213,7 @@ def fit_multitask(model: MultitaskModel, data: Batches, *, steps: int = 200, lr:
     True
     """
     check_positive("fit_multitask", steps=steps)
+    check_number("fit_multitask", "lr", lr, low=0, low_open=True)
     if not isinstance(model, MultitaskModel):
         raise TypeError(f"fit_multitask: model must be a MultitaskModel, got {type(model).__name__}")
     if not data:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from mmcourse._checks import check_tensor
 from mmcourse.utils import check_positive
 
 __all__ = ["shift_scale", "ModalityShift", "ShiftClassifier"]
@@ -63,6 +64,8 @@ def shift_scale(z: Tensor, h: Tensor, beta: float, eps: float = 1e-6) -> Tensor:
     """
     beta = _check_beta("shift_scale", beta)
     eps = _check_eps("shift_scale", eps)
+    check_tensor("shift_scale", "z", z)
+    check_tensor("shift_scale", "h", h)
     if z.dim() != 2 or z.shape != h.shape:
         raise ValueError(f"shift_scale: z and h must have one shape (batch, d), got {tuple(z.shape)} and "
                          f"{tuple(h.shape)}")
@@ -108,6 +111,8 @@ class ModalityShift(nn.Module):
         self.norm = nn.LayerNorm(primary_dim)
 
     def _check_inputs(self, z: Tensor, a: Tensor) -> None:
+        check_tensor("ModalityShift", "z", z)
+        check_tensor("ModalityShift", "a", a)
         if z.dim() != 2 or z.shape[1] != self.primary_dim or a.dim() != 2 or a.shape[1] != self.secondary_dim \
                 or a.shape[0] != z.shape[0]:
             raise ValueError(f"ModalityShift: expected z (batch, {self.primary_dim}) and a (batch, "
@@ -161,8 +166,10 @@ class ShiftClassifier(nn.Module):
 
     def features(self, x: Tensor, a: Tensor) -> tuple[Tensor, Tensor]:
         """The primary features :math:`Z` and the scaled displacement :math:`\\alpha H` (to measure it)."""
+        check_tensor("ShiftClassifier", "a", a, kind="any")
         z = self.encoder(x)
         return z, self.shift.displacement(z, self.secondary(a))
 
     def forward(self, x: Tensor, a: Tensor) -> Tensor:
+        check_tensor("ShiftClassifier", "a", a, kind="any")
         return self.head(self.shift(self.encoder(x), self.secondary(a)))

@@ -43,13 +43,13 @@ serve:
 	$(PY) -m http.server --directory _build/html 8000
 
 unit: env
-	$(PY) -m pytest -n $(JOBS) tests
+	$(PY) -m pytest -n $(JOBS) --doctest-modules mmcourse tests
 
 notebooks: env
 	$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax chapters
 
 test: env
-	$(PY) -m pytest -n $(JOBS) --dist loadfile tests --nbval-lax chapters
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --doctest-modules mmcourse tests --nbval-lax chapters
 	$(MAKE) book
 
 # Every chapter's student version, executed: no error, and every check says "not attempted" (doubles the time).

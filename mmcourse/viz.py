@@ -15,6 +15,7 @@ import plotly.io as pio
 from plotly.io.base_renderers import MimetypeRenderer
 
 from mmcourse._checks import check_number
+from mmcourse._source import SourceView
 from mmcourse.utils import as_numpy
 
 __all__ = ["COLORS", "BOOK_RENDERER", "is_static_build", "use_book_renderer", "training_curves", "accuracy_bars",
@@ -154,21 +155,20 @@ def latent_plane(xy: Sequence[Sequence[float]], labels: Sequence[int], predictio
     return _layout(fig, title)
 
 
-def show_source(obj) -> "IPython.display.Code":
+def show_source(obj) -> SourceView:
     """The source code of a package object, highlighted: how a chapter shows the code it explains.
 
-    The text comes from the installed package itself, so the book and the code cannot drift apart.
+    First the teaching view, the lines that teach (no docstring, no argument checks), then the full, validated
+    source, folded. Both come from the installed package itself, so the book and the code cannot drift apart.
 
     Examples
     --------
-    >>> show_source(is_static_build).data.splitlines()[0]
-    'def is_static_build() -> bool:'
+    >>> view = show_source(accuracy_bars)
+    >>> view.data.splitlines()[0], len(view.data.splitlines()) < len(view.full.splitlines())
+    ('def accuracy_bars(table: Mapping[str, Mapping[str, float]], title: str | None = None,', True)
     """
     import inspect
-    import textwrap
-
-    from IPython.display import Code
 
     if not (inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj)):
         raise TypeError(f"show_source: obj must be a module, class, function or method, got {type(obj).__name__}")
-    return Code(textwrap.dedent(inspect.getsource(obj)), language="python")  # methods lose the class's indent
+    return SourceView(obj)

@@ -139,6 +139,7 @@ def test_latent_plane_without_predictions_accepts_tensors():
 
 def test_show_source_is_the_package_code():
     code = show_source(viz.latent_plane)
-    assert code.data == inspect.getsource(viz.latent_plane)
-    assert code.data.startswith("def latent_plane(")
-    assert "latent_plane" in code._repr_html_()
+    assert code.full == inspect.getsource(viz.latent_plane)  # folded below the teaching view
+    assert code.data.startswith("def latent_plane(") and '"""' not in code.data  # the teaching view
+    html = code._repr_html_()
+    assert "latent_plane" in html and "<details><summary>The full source" in html

@@ -174,6 +174,7 @@ def ctc_loss(log_probs, target, blank: int = 0) -> torch.Tensor:
                          f"T={T} frames")
 
     device, dtype = lp.device, lp.dtype
+    # [teach]
     extended = [int(blank)] * (2 * L + 1)
     extended[1::2] = labels
     S = len(extended)
@@ -191,5 +192,6 @@ def ctc_loss(log_probs, target, blank: int = 0) -> torch.Tensor:
         alpha = emit[t] + torch.logsumexp(torch.stack((stay, step, skip)), dim=0)
     log_likelihood = torch.logsumexp(alpha[-2:], dim=0) if L > 0 else alpha[-1]   # end on the last label or blank
     loss = -log_likelihood
+    # [/teach]
     # A target of probability 0 reaches only the finite log-zero; report it as +inf, like PyTorch does.
     return torch.where(loss > -_LOG_ZERO / 10, torch.full_like(loss, float("inf")), loss)

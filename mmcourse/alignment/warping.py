@@ -101,6 +101,7 @@ def dtw(x, y) -> tuple[float, list[tuple[int, int]]]:
     """
     delta = squared_distances(x, y)
     n, m = delta.shape
+    # [teach]
     # R is padded by one row and one column: R[i + 1, j + 1] is the accumulated cost of cell (i, j), and the
     # padding carries the boundary condition (0 at the corner, +∞ elsewhere). It is stored skewed, by anti-diagonal:
     # S[k, i] = R[i, k − i], so that each anti-diagonal is a contiguous row and its three predecessors are plain
@@ -116,6 +117,7 @@ def dtw(x, y) -> tuple[float, list[tuple[int, int]]]:
         up, left, diag = S[k - 1, lo - 1:hi], S[k - 1, lo:hi + 1], S[k - 2, lo - 1:hi]
         S[k, lo:hi + 1] = local[k, lo:hi + 1] + np.minimum(np.minimum(up, left), diag)
     cost = float(S[n + m, n])
+    # [/teach]
 
     # Backtrack: from each cell go to the predecessor whose accumulated cost is smallest; that predecessor is the
     # one the minimum above used, so the path's δ-sum is exactly R[n, m]. On ties the diagonal comes first, then
@@ -239,7 +241,8 @@ def soft_alignment(x, y, gamma: float = 1.0) -> np.ndarray:
     ``Δ[i, j] = ‖x_i − y_j‖²`` is the expectation of A under the Gibbs distribution over paths:
     :math:`
 abla_\Delta \mathrm{sdtw}_\gamma = \mathbb E_\gamma[A] = \sum_A A\, p_\gamma(A)` with
-    :math:`p_\gamma(A) \propto \exp(-\langle A, \Deltaangle/\gamma)`. So ``E[A][i, j]`` is the probability that
+    :math:`p_\gamma(A) \propto \exp(-\langle A, \Delta
+angle/\gamma)`. So ``E[A][i, j]`` is the probability that
     the path goes through ``(i, j)``: 1 at ``(0, 0)`` and ``(n−1, m−1)``, which every path visits, and the 0/1
     indicator of the DTW path in the limit γ → 0 (when that path is unique); large γ spreads it over the grid.
 

@@ -129,7 +129,59 @@ def teaching_view(source: str) -> str:
             kept.append(line)
     # blank lines left at the top of a body by a dropped docstring
     out = [line for j, line in enumerate(kept) if line.strip() or (j and kept[j - 1].strip())]
-    return "\n".join(out).rstrip() + "\n"
+    return _without_unused("\n".join(out).rstrip() + "\n")
+
+
+_PURE = {"len", "sum", "int", "float", "abs", "max", "min", "range", "enumerate", "zip", "tuple", "list", "sorted",
+         "str", "bool", "round"}
+
+
+def _pure(node: ast.AST) -> bool:
+    """An expression without side effects: no call but of a few builtins."""
+    return all(isinstance(n.func, ast.Name) and n.func.id in _PURE for n in ast.walk(node) if isinstance(n, ast.Call))
+
+
+def _unused(stmt: ast.stmt, loaded: set[str]) -> bool:
+    """An assignment of a pure value to names that nothing reads (or a loop of such), e.g. ``where = "f"``."""
+    if isinstance(stmt, ast.Assign):
+        names = [n for t in stmt.targets for n in ast.walk(t)]
+        return all(isinstance(n, (ast.Name, ast.Tuple, ast.Store)) for n in names) and _pure(stmt.value) and \
+            all(n.id not in loaded and n.id != "_" for n in names if isinstance(n, ast.Name))
+    if isinstance(stmt, ast.For):
+        return not stmt.orelse and _pure(stmt.iter) and all(_unused(s, loaded) for s in stmt.body)
+    return False
+
+
+def _without_unused(source: str) -> str:
+    """``source`` without what only the dropped checks used: assignments (and loops of them) whose names nothing
+    reads any more."""
+    for _ in range(3):  # dropping one assignment can leave another unread
+        tree = ast.parse(source)
+        loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        drop: set[int] = set()
+        dead_statements: list[ast.stmt] = []
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for block in _blocks(node):
+                    dead = [stmt for stmt in block if _unused(stmt, loaded)]
+                    if dead and len(dead) < len(block):  # never empty a block
+                        dead_statements += dead
+                        for stmt in dead:
+                            drop.update(range(stmt.lineno - 1, stmt.end_lineno))
+        if not drop:
+            break
+        lines = source.splitlines()
+        for stmt in dead_statements:  # a note inside a dropped loop (or just after its last line) moves up to it
+            end = stmt.end_lineno
+            while end < len(lines) and lines[end].strip() == CHECKS_LEFT_OUT \
+                    and len(lines[end]) - len(lines[end].lstrip()) > stmt.col_offset:
+                end += 1
+            if any(lines[i].strip() == CHECKS_LEFT_OUT for i in range(stmt.lineno - 1, end)):
+                drop.update(range(stmt.lineno, end))
+                drop.discard(stmt.lineno - 1)
+                lines[stmt.lineno - 1] = " " * stmt.col_offset + CHECKS_LEFT_OUT
+        source = "\n".join(line for i, line in enumerate(lines) if i not in drop) + "\n"
+    return source
 
 
 def _marked_view(tree: ast.Module, lines: list[str]) -> str:

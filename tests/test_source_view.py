@@ -35,8 +35,7 @@ def test_the_view_drops_docstrings_and_checks_only():
     view = teaching_view(FUNCTION)
     assert view.splitlines() == [
         "def scaled(x, y, k: int = 2):",
-        '    where = "scaled"',
-        "    " + CHECKS_LEFT_OUT,
+        "    " + CHECKS_LEFT_OUT,  # and where = "scaled", which only the checks read
         "    total = 0",
         "    for v in x:",
         "        total += v",
@@ -46,6 +45,22 @@ def test_the_view_drops_docstrings_and_checks_only():
         "    except OverflowError:",
         "        raise",  # a handler that only raises is not a check: its block would be empty
     ]
+
+
+def test_what_only_the_checks_read_goes_with_them():
+    source = '''
+def f(labels, T):
+    for lab in labels:
+        needed = len(lab) + 1
+        if T < needed:
+            raise ValueError("f: too short")
+    log = record(labels)  # a call with effects stays, read or not
+    total = sum(len(lab) for lab in labels)
+    return total
+'''
+    assert teaching_view(source).splitlines() == [
+        "def f(labels, T):", "    " + CHECKS_LEFT_OUT, "    log = record(labels)  # a call with effects stays, read or not",
+        "    total = sum(len(lab) for lab in labels)", "    return total"]
 
 
 def test_a_class_loses_its_docstrings_and_a_function_of_checks_stays_whole():

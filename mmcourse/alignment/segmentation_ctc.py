@@ -143,6 +143,7 @@ def batched_ctc_loss(log_probs, targets, target_lengths=None, blank: int = 0, re
     emit = lp.clamp(min=_LOG_ZERO).gather(2, extended[:, None, :].expand(B, T, S))      # (B, T, S)
     zero = torch.full((B, 2), _LOG_ZERO, dtype=dtype, device=device)
 
+    # [teach]
     alpha = torch.cat((emit[:, 0, :min(2, S)], torch.full((B, S - min(2, S)), _LOG_ZERO, dtype=dtype,
                                                           device=device)), dim=1)
     for t in range(1, T):
@@ -154,6 +155,7 @@ def batched_ctc_loss(log_probs, targets, target_lengths=None, blank: int = 0, re
     before = alpha.gather(1, (ends - 1).clamp(min=0)[:, None])[:, 0]
     before = torch.where(ends > 0, before, torch.full_like(before, _LOG_ZERO))
     losses = -torch.logsumexp(torch.stack((last, before)), dim=0)
+    # [/teach]
     losses = torch.where(losses > -_LOG_ZERO / 10, torch.full_like(losses, float("inf")), losses)
     return losses if reduction == "none" else losses.sum() if reduction == "sum" else losses.mean()
 

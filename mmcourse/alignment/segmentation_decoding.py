@@ -147,6 +147,7 @@ def ctc_best_path(log_probs, target, blank: int = 0) -> tuple[list[int], float]:
     extended[1::2] = labels
     S = len(extended)
     can_skip = np.array([s >= 2 and extended[s] != blank and extended[s] != extended[s - 2] for s in range(S)])
+    # [teach]
     delta = np.full(S, -np.inf)
     delta[:min(2, S)] = lp[0, extended[:min(2, S)]]
     back = np.zeros((T, S), dtype=np.int64)

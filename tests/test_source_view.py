@@ -59,8 +59,12 @@ def f(labels, T):
     return total
 '''
     assert teaching_view(source).splitlines() == [
-        "def f(labels, T):", "    " + CHECKS_LEFT_OUT, "    log = record(labels)  # a call with effects stays, read or not",
-        "    total = sum(len(lab) for lab in labels)", "    return total"]
+        "def f(labels, T):",
+        "    " + CHECKS_LEFT_OUT,
+        "    log = record(labels)  # a call with effects stays, read or not",
+        "    total = sum(len(lab) for lab in labels)",
+        "    return total",
+    ]
 
 
 def test_a_class_loses_its_docstrings_and_a_function_of_checks_stays_whole():

@@ -165,8 +165,12 @@ def test_render_scene_refuses_a_bad_rng():
         render_scene([0], [1], [4], rng=0)
 
 
-# --- label_entropy (both copies) --------------------------------------------------------------------------------------
-ENTROPIES = [generation_label_entropy, information_label_entropy]
+# --- label_entropy (Parts 5 and 7 share one implementation) ---------------------------------------------------------
+ENTROPIES = [information_label_entropy]
+
+
+def test_label_entropy_is_one_function():
+    assert generation_label_entropy is information_label_entropy
 
 
 @pytest.mark.parametrize("entropy", ENTROPIES)

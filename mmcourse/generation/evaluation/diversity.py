@@ -17,6 +17,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+# one implementation for the whole book: the entropy of the labels a classifier gives the generated samples here,
+# of a dataset's labels in Part 7
+from mmcourse.quantification.heterogeneity.information import label_entropy
+
 __all__ = ["mean_pairwise_distance", "label_entropy", "nearest_distance", "memorisation_ratio"]
 
 
@@ -56,56 +60,6 @@ def mean_pairwise_distance(samples) -> float:
     x = _as_batch(samples, "mean_pairwise_distance", "samples", min_rows=2)
     n = len(x)
     return (torch.cdist(x, x).sum() / (n * (n - 1))).item()
-
-
-def label_entropy(labels, num_classes: int | None = None) -> float:
-    r"""Diversity of classes: the entropy in bits of the histogram of predicted labels.
-
-    .. math::  H = -\sum_c p_c \log_2 p_c, \qquad p_c = \frac{|\{i : y_i = c\}|}{N}
-
-    0 when every sample gets one class; :math:`\log_2 C` when the C classes are equally frequent. Part 5.4.
-
-    Parameters
-    ----------
-    labels : (N,) non-negative integer labels (a tensor, an array or a list), e.g. a classifier's argmax on
-        generated samples. The same function as :func:`mmcourse.quantification.label_entropy`.
-    num_classes : int, optional
-        If given, labels must lie in ``0 .. num_classes - 1``.
-
-    Returns
-    -------
-    float
-        In ``[0, log2(num distinct labels)]``.
-
-    Example
-    -------
-    >>> label_entropy([0, 1, 2, 3]), label_entropy([5, 5, 5])
-    (2.0, 0.0)
-    """
-    where = "label_entropy"
-    if not isinstance(labels, Tensor):
-        try:
-            array = np.asarray(labels)
-        except ValueError as exc:  # ragged nesting
-            raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got {labels!r}") from exc
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got dtype {array.dtype}")
-        labels = array
-    y = torch.as_tensor(labels)
-    if y.dim() != 1 or len(y) == 0 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
-        raise ValueError(f"{where}: labels must be a non-empty vector (N,) of integers, got shape {tuple(y.shape)} "
-                         f"of {y.dtype}")
-    if y.min() < 0:
-        raise ValueError(f"{where}: labels must be non-negative integers (class indices), got values from "
-                         f"{int(y.min())} to {int(y.max())}")
-    if num_classes is not None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-            raise ValueError(f"{where}: num_classes must be a positive int, got {num_classes!r}")
-        if y.max() >= num_classes:
-            raise ValueError(f"{where}: labels must lie in 0..{num_classes - 1}, got [{int(y.min())}, "
-                             f"{int(y.max())}]")
-    p = torch.unique(y, return_counts=True)[1].double() / len(y)
-    return max(0.0, -(p * p.log2()).sum().item())  # max: -0.0 for a single class
 
 
 def nearest_distance(samples, reference) -> Tensor:
